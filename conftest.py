@@ -1,0 +1,83 @@
+"""Personas for every test: a trainee, staff of institution A, an admin of institution B who
+must see nothing of A's, county and city regulators, and the three platform roles."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyotp
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from zhipei.accounts.models import ConsentDocument, ConsentRecord, Role, User
+from zhipei.core.tests.factories import InstitutionFactory, UserFactory, make_trainee
+from zhipei.institutions.models import Institution, Region
+
+
+@pytest.fixture(autouse=True)
+def _fast_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@dataclass
+class Personas:
+    inst_a: Institution
+    inst_b: Institution
+    trainee: User
+    trainee_b: User
+    instructor: User
+    admin: User
+    other_admin: User
+    county_regulator: User
+    city_regulator: User
+    operator: User
+    security: User
+    auditor: User
+
+    def all(self) -> dict[str, User]:
+        return {k: v for k, v in vars(self).items() if isinstance(v, User)}
+
+
+def _staff(username: str, role: str, **fields) -> User:
+    user = UserFactory(username=username, name=username, role=role, **fields)
+    user.totp_secret = pyotp.random_base32()
+    user.totp_confirmed_at = timezone.now()
+    user.save()
+    return user
+
+
+@pytest.fixture
+def personas(db) -> Personas:
+    inst_a = InstitutionFactory(name="莲都职业技能培训学校", kind=Institution.Kind.VOCATIONAL)
+    inst_b = InstitutionFactory(name="青田创业培训中心", kind=Institution.Kind.ENTREPRENEURSHIP,
+                                region=Region.objects.get(code="331121"))
+    trainee = make_trainee(inst_a, name="张三")
+    trainee_b = make_trainee(inst_b, name="李四")
+    consent = ConsentDocument.objects.get(kind="personal_info")
+    for t in (trainee, trainee_b):
+        ConsentRecord.objects.create(user=t, document=consent, action=ConsentRecord.Action.ACCEPT)
+    return Personas(
+        inst_a=inst_a,
+        inst_b=inst_b,
+        trainee=trainee,
+        trainee_b=trainee_b,
+        instructor=_staff("instructor_a", Role.INSTRUCTOR, institution=inst_a),
+        admin=_staff("admin_a", Role.INSTITUTION_ADMIN, institution=inst_a),
+        other_admin=_staff("admin_b", Role.INSTITUTION_ADMIN, institution=inst_b),
+        county_regulator=_staff("reg_liandu", Role.REGULATOR, region_id="331102",
+                                regulator_office=User.RegulatorOffice.TRAINING),
+        city_regulator=_staff("reg_lishui", Role.REGULATOR, region_id="331100",
+                              regulator_office=User.RegulatorOffice.ALL),
+        operator=_staff("operator", Role.OPERATOR),
+        security=_staff("security", Role.SECURITY),
+        auditor=_staff("auditor", Role.AUDITOR),
+    )
+
+
+def client_for(user: User | None) -> Client:
+    """A test client logged in as ``user`` (session login, as after the full login flow)."""
+    client = Client()
+    if user is not None:
+        client.force_login(user, backend="zhipei.accounts.backends.ZhipeiBackend")
+    return client

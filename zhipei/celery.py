@@ -1,0 +1,11 @@
+"""The Celery application. With no CELERY_BROKER_URL, tasks run inline (the embedded default)."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "zhipei.settings")
+
+app = Celery("zhipei")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class InstitutionsConfig(AppConfig):
+    name = "zhipei.institutions"
+    verbose_name = "培训机构"

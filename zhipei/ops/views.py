@@ -1,0 +1,135 @@
+"""The platform's own staff: operator (runs institutions and accounts), security officer
+(unlocks accounts, resets second factors) and auditor (reads the audit log, changes nothing)."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from zhipei.accounts import services as account_services
+from zhipei.accounts.models import Role, User
+from zhipei.accounts.permissions import Perm, require_perm
+from zhipei.accounts.selectors import locked_accounts
+from zhipei.audit.models import AuditEntry
+from zhipei.audit.selectors import audit_chain_verify
+from zhipei.audit.services import audit_log
+from zhipei.core.pagination import paginate
+from zhipei.institutions.models import Institution
+from zhipei.institutions.services import institution_create
+from zhipei.ops.forms import AuditFilterForm, InstitutionForm, StaffAccountForm
+
+
+@require_perm(Perm.OPS)
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "ops/home.html", {
+        "institution_count": Institution.objects.count(),
+        "staff_count": User.objects.exclude(role=Role.TRAINEE).filter(is_active=True).count(),
+        "trainee_count": User.objects.filter(role=Role.TRAINEE).count(),
+    })
+
+
+@require_perm(Perm.OPS, Perm.INSTITUTION_MANAGE)
+def institutions(request: HttpRequest) -> HttpResponse:
+    page, query_string = paginate(request, Institution.objects.select_related("region").order_by("name"))
+    return render(request, "ops/institutions.html", {"page_obj": page, "query_string": query_string})
+
+
+@require_perm(Perm.OPS, Perm.INSTITUTION_MANAGE)
+def institution_new(request: HttpRequest) -> HttpResponse:
+    form = InstitutionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        inst = institution_create(by=request.user, request=request, **form.cleaned_data)  # type: ignore[arg-type]
+        messages.success(request, f"已创建机构：{inst.name}")
+        return redirect("ops:institution_detail", pk=inst.pk)
+    return render(request, "ops/institution_form.html", {"form": form})
+
+
+@require_perm(Perm.OPS, Perm.INSTITUTION_MANAGE)
+def institution_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    inst = get_object_or_404(Institution.objects.select_related("region"), pk=pk)
+    staff = User.objects.filter(institution=inst).order_by("role", "username")
+    return render(request, "ops/institution_detail.html", {"institution": inst, "staff": staff})
+
+
+@require_perm(Perm.OPS, Perm.INSTITUTION_MANAGE)
+def account_new(request: HttpRequest) -> HttpResponse:
+    form = StaffAccountForm(request.POST or None, initial={"institution": request.GET.get("institution")})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        account = account_services.staff_create(
+            username=data["username"], name=data["name"], role=data["role"], by=request.user,  # type: ignore[arg-type]
+            request=request, institution=data["institution"],
+            region_id=data["region"].pk if data["region"] else None,
+            regulator_office=data["regulator_office"], phone=data["phone"] or "",
+        )
+        # Shown once: the person must change it at first login and enrol a TOTP device.
+        return render(request, "ops/account_created.html", {"account": account})
+    return render(request, "ops/account_form.html", {"form": form})
+
+
+@require_perm(Perm.OPS, Perm.SECURITY_MANAGE)
+def security(request: HttpRequest) -> HttpResponse:
+    staff = User.objects.exclude(role=Role.TRAINEE).select_related("institution").order_by("role", "username")
+    page, query_string = paginate(request, staff, per_page=50)
+    return render(request, "ops/security.html", {
+        "locked": locked_accounts()[:100], "page_obj": page, "query_string": query_string,
+    })
+
+
+@require_POST
+@require_perm(Perm.OPS, Perm.SECURITY_MANAGE)
+def account_unlock(request: HttpRequest, pk: int) -> HttpResponse:
+    target = get_object_or_404(User, pk=pk)
+    account_services.account_unlock(target=target, by=request.user, request=request)  # type: ignore[arg-type]
+    messages.success(request, f"已解锁账号 {target.username}")
+    return redirect("ops:security")
+
+
+@require_POST
+@require_perm(Perm.OPS, Perm.SECURITY_MANAGE)
+def account_totp_reset(request: HttpRequest, pk: int) -> HttpResponse:
+    target = get_object_or_404(User.objects.exclude(role=Role.TRAINEE), pk=pk)
+    account_services.account_totp_reset(target=target, by=request.user, request=request)  # type: ignore[arg-type]
+    messages.success(request, f"已重置 {target.username} 的动态口令，下次登录时重新绑定")
+    return redirect("ops:security")
+
+
+@require_perm(Perm.OPS, Perm.AUDIT_VIEW)
+def audit(request: HttpRequest) -> HttpResponse:
+    form = AuditFilterForm(request.GET or None)
+    qs = AuditEntry.objects.all()
+    if form.is_valid():
+        data = form.cleaned_data
+        if data["action"]:
+            qs = qs.filter(action__startswith=data["action"])
+        if data["actor"]:
+            qs = qs.filter(actor_label=data["actor"])
+        if data["result"]:
+            qs = qs.filter(result=data["result"])
+        tz = timezone.get_current_timezone()
+        if data["since"]:
+            qs = qs.filter(at__gte=datetime.combine(data["since"], time.min, tzinfo=tz))
+        if data["until"]:
+            qs = qs.filter(at__lt=datetime.combine(data["until"] + timedelta(days=1), time.min, tzinfo=tz))
+    page, query_string = paginate(request, qs.order_by("-id"), per_page=50)
+    audit_log(action="audit.view", request=request, detail={"page": page.number})
+    return render(request, "ops/audit.html", {"form": form, "page_obj": page, "query_string": query_string})
+
+
+@require_POST
+@require_perm(Perm.OPS, Perm.AUDIT_VIEW)
+def audit_verify(request: HttpRequest) -> HttpResponse:
+    report = audit_chain_verify()
+    audit_log(action="audit.verify", request=request,
+              result=AuditEntry.Result.SUCCESS if report.ok else AuditEntry.Result.FAILURE,
+              detail={"checked": report.checked, "first_bad_id": report.first_bad_id})
+    if report.ok:
+        messages.success(request, f"审计日志哈希链完整：已校验 {report.checked} 条记录")
+    else:
+        messages.error(request, f"审计日志哈希链在第 {report.first_bad_id} 号记录处断裂，可能被篡改")
+    return redirect("ops:audit")

@@ -1,0 +1,303 @@
+"""Zhipei settings: one module, every value from the environment (see README "Configuration").
+
+The embedded default needs nothing: SQLite and files under ``var/``, keys generated there on
+first use. Production (``ZHIPEI_ENV=production``) refuses to start without real secrets.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+from pathlib import Path
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def envbool(name: str, default: str) -> bool:
+    return os.getenv(name, default).strip().lower() in ("1", "true", "yes", "on")
+
+
+def envint(name: str, default: int) -> int:
+    raw = os.getenv(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be an integer, got {raw!r}") from None
+
+
+def envsecret(name: str) -> str:
+    """The value of NAME, or the contents of the file named by NAME_FILE (Docker/K8s secrets)."""
+    if path := os.getenv(f"{name}_FILE"):
+        return Path(path).read_text(encoding="utf-8").strip()
+    return os.getenv(name, "").strip()
+
+
+ENVIRONMENT = os.getenv("ZHIPEI_ENV", "development").strip().lower()
+PRODUCTION = ENVIRONMENT == "production"
+DATA_DIR = Path(os.getenv("ZHIPEI_DATA_DIR", str(BASE_DIR / "var"))).resolve()
+
+
+def _local_secret(name: str, make: str) -> str:
+    """A secret kept in DATA_DIR/keys for the embedded default; created once, mode 0600.
+
+    Written with O_EXCL so that parallel test workers racing here all read the same key.
+    """
+    if PRODUCTION:
+        raise ImproperlyConfigured(f"{name} must be set in production (or {name}_FILE)")
+    keydir = DATA_DIR / "keys"
+    keydir.mkdir(parents=True, exist_ok=True)
+    path = keydir / name
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text(encoding="utf-8").strip()
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(make)
+    return make
+
+
+def _new_key() -> str:
+    return base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+SECRET_KEY = envsecret("ZHIPEI_SECRET_KEY") or _local_secret(
+    "ZHIPEI_SECRET_KEY", secrets.token_urlsafe(50)
+)
+DEBUG = envbool("ZHIPEI_DEBUG", "0") and not PRODUCTION
+ALLOWED_HOSTS = [
+    h.strip() for h in os.getenv("ZHIPEI_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h
+]
+CSRF_TRUSTED_ORIGINS = [
+    o.strip() for o in os.getenv("ZHIPEI_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
+]
+SITE_URL = os.getenv("ZHIPEI_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+SITE_NAME = os.getenv("ZHIPEI_SITE_NAME", "职培 · 职业技能线上培训平台")
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "zhipei.core",
+    "zhipei.audit",
+    "zhipei.institutions",
+    "zhipei.accounts",
+    "zhipei.trainee",
+    "zhipei.console",
+    "zhipei.portal",
+    "zhipei.ops",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "zhipei.core.middleware.content_security_policy",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "zhipei.accounts.middleware.SessionGuardMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "zhipei.urls"
+WSGI_APPLICATION = "zhipei.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "zhipei" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "zhipei.core.context_processors.site",
+            ],
+        },
+    },
+]
+
+
+def database_from_url(url: str) -> dict[str, object]:
+    """Parse DATABASE_URL: postgres://user:pass@host:port/name?opt=v or sqlite:///path."""
+    parts = urlsplit(url)
+    if parts.scheme == "sqlite":
+        name = unquote(parts.path[1:]) if parts.path.startswith("//") else unquote(parts.path)
+        return {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": name or str(DATA_DIR / "zhipei.sqlite3"),
+            # IMMEDIATE makes a transaction take the write lock at BEGIN, so read-then-write
+            # sections (the audit hash chain, SMS rate limits) are serialised as on PostgreSQL.
+            "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 20},
+        }
+    if parts.scheme in ("postgres", "postgresql", "pgsql"):
+        return {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": unquote(parts.path.lstrip("/")),
+            "USER": unquote(parts.username or ""),
+            "PASSWORD": unquote(parts.password or ""),
+            "HOST": parts.hostname or "",
+            "PORT": str(parts.port or ""),
+            "OPTIONS": dict(parse_qsl(parts.query)),
+            "CONN_MAX_AGE": envint("ZHIPEI_DB_CONN_MAX_AGE", 60),
+            "CONN_HEALTH_CHECKS": True,
+        }
+    raise ImproperlyConfigured(f"DATABASE_URL scheme {parts.scheme!r} is not supported")
+
+
+DATABASE_URL = envsecret("DATABASE_URL")
+if DATABASE_URL:
+    DATABASES = {"default": database_from_url(DATABASE_URL)}
+else:
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    DATABASES = {"default": database_from_url(f"sqlite:///{DATA_DIR / 'zhipei.sqlite3'}")}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = os.getenv("REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = ["zhipei.accounts.backends.ZhipeiBackend"]
+LOGIN_URL = "trainee:login"
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "zhipei.accounts.validators.CharacterClassValidator"},
+]
+
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "zhipei" / "locale"]
+TIME_ZONE = "Asia/Shanghai"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+MEDIA_URL = "/media/"
+MEDIA_ROOT = Path(os.getenv("ZHIPEI_MEDIA_ROOT", str(DATA_DIR / "media")))
+
+# Object storage (S3 protocol: Aliyun OSS, Tencent COS, MinIO, Ceph...) for uploads.
+ZHIPEI_STORAGE = os.getenv("ZHIPEI_STORAGE", "local")
+STORAGES: dict[str, dict[str, object]] = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+if ZHIPEI_STORAGE == "s3":
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": os.getenv("ZHIPEI_S3_BUCKET", ""),
+            "endpoint_url": os.getenv("ZHIPEI_S3_ENDPOINT_URL") or None,
+            "region_name": os.getenv("ZHIPEI_S3_REGION") or None,
+            "access_key": envsecret("ZHIPEI_S3_ACCESS_KEY"),
+            "secret_key": envsecret("ZHIPEI_S3_SECRET_KEY"),
+            "default_acl": "private",
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
+elif ZHIPEI_STORAGE != "local":
+    raise ImproperlyConfigured("ZHIPEI_STORAGE must be 'local' or 's3'")
+if not PRODUCTION:
+    # Tests and the demo serve static files straight from the apps, no collectstatic needed.
+    STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+    WHITENOISE_USE_FINDERS = True
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+
+# Field-level encryption of personal data (ID numbers, phones, later face data).
+# ZHIPEI_FIELD_KEYS: "id:base64key,..." - the first is current; older ones only decrypt.
+FIELD_CIPHER = os.getenv("ZHIPEI_FIELD_CIPHER", "sm4-gcm")
+FIELD_KEYS = envsecret("ZHIPEI_FIELD_KEYS") or ("k1:" + _local_secret("ZHIPEI_FIELD_KEY", _new_key()))
+BLIND_INDEX_KEY = envsecret("ZHIPEI_BLIND_INDEX_KEY") or _local_secret(
+    "ZHIPEI_BLIND_INDEX_KEY", _new_key()
+)
+# Digest for blind indexes and the audit hash chain: "sm3" (national) or "sha256".
+ZHIPEI_HASH = os.getenv("ZHIPEI_HASH", "sm3")
+if FIELD_CIPHER not in ("sm4-gcm", "aes-gcm") or ZHIPEI_HASH not in ("sm3", "sha256"):
+    raise ImproperlyConfigured("ZHIPEI_FIELD_CIPHER: sm4-gcm|aes-gcm; ZHIPEI_HASH: sm3|sha256")
+
+# SMS verification codes.
+SMS_PROVIDER = os.getenv("ZHIPEI_SMS_PROVIDER", "console")  # console | aliyun | tencent
+SMS_ENDPOINT = os.getenv("ZHIPEI_SMS_ENDPOINT", "")  # empty: the vendor's public endpoint
+SMS_ACCESS_KEY_ID = envsecret("ZHIPEI_SMS_ACCESS_KEY_ID")
+SMS_ACCESS_KEY_SECRET = envsecret("ZHIPEI_SMS_ACCESS_KEY_SECRET")
+SMS_SIGN_NAME = os.getenv("ZHIPEI_SMS_SIGN_NAME", "")
+SMS_TEMPLATE = os.getenv("ZHIPEI_SMS_TEMPLATE", "")
+SMS_SDK_APP_ID = os.getenv("ZHIPEI_SMS_SDK_APP_ID", "")  # Tencent only
+SMS_REGION = os.getenv("ZHIPEI_SMS_REGION", "ap-guangzhou")  # Tencent only
+SMS_CODE_TTL_SECONDS = envint("ZHIPEI_SMS_CODE_TTL_SECONDS", 300)
+SMS_CODE_MAX_ATTEMPTS = envint("ZHIPEI_SMS_CODE_MAX_ATTEMPTS", 5)
+SMS_RESEND_SECONDS = envint("ZHIPEI_SMS_RESEND_SECONDS", 60)
+SMS_DAILY_LIMIT_PER_PHONE = envint("ZHIPEI_SMS_DAILY_LIMIT_PER_PHONE", 10)
+SMS_DAILY_LIMIT_PER_IP = envint("ZHIPEI_SMS_DAILY_LIMIT_PER_IP", 10)
+if PRODUCTION and SMS_PROVIDER == "console":
+    raise ImproperlyConfigured("ZHIPEI_SMS_PROVIDER=console only prints codes; not for production")
+
+# Login security (等保 2.0 level 3).
+LOGIN_MAX_FAILURES = envint("ZHIPEI_LOGIN_MAX_FAILURES", 5)
+LOGIN_LOCK_MINUTES = envint("ZHIPEI_LOGIN_LOCK_MINUTES", 15)
+STAFF_IDLE_MINUTES = envint("ZHIPEI_STAFF_IDLE_MINUTES", 30)
+TRAINEE_IDLE_MINUTES = envint("ZHIPEI_TRAINEE_IDLE_MINUTES", 120)
+PASSWORD_MAX_AGE_DAYS = envint("ZHIPEI_PASSWORD_MAX_AGE_DAYS", 90)
+TRUST_X_FORWARDED_FOR = envbool("ZHIPEI_TRUST_X_FORWARDED_FOR", "0")
+MIN_TRAINEE_AGE = envint("ZHIPEI_MIN_TRAINEE_AGE", 14)
+
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_COOKIE_AGE = 12 * 3600
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+if PRODUCTION:
+    SECURE_SSL_REDIRECT = envbool("ZHIPEI_SSL_REDIRECT", "1")
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = envint("ZHIPEI_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    if envbool("ZHIPEI_BEHIND_PROXY", "0"):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    if len(SECRET_KEY) < 50:
+        raise ImproperlyConfigured("ZHIPEI_SECRET_KEY must be at least 50 random characters")
+
+# Background work: Celery on Redis when a broker is configured, inline otherwise.
+CELERY_BROKER_URL = os.getenv("CELERY_BROKER_URL", "")
+CELERY_RESULT_BACKEND = os.getenv("CELERY_RESULT_BACKEND", CELERY_BROKER_URL)
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = TIME_ZONE
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.getenv("ZHIPEI_LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

@@ -1,0 +1,12 @@
+from django.urls import include, path
+
+from zhipei.core.views import health
+
+urlpatterns = [
+    path("healthz", health, name="health"),
+    path("accounts/", include("zhipei.accounts.urls")),
+    path("console/", include("zhipei.console.urls")),
+    path("portal/", include("zhipei.portal.urls")),
+    path("ops/", include("zhipei.ops.urls")),
+    path("", include("zhipei.trainee.urls")),
+]
