@@ -50,8 +50,11 @@ def _staff(username: str, role: str, **fields) -> User:
 @pytest.fixture
 def personas(db) -> Personas:
     inst_a = InstitutionFactory(name="莲都职业技能培训学校", kind=Institution.Kind.VOCATIONAL)
-    inst_b = InstitutionFactory(name="青田创业培训中心", kind=Institution.Kind.ENTREPRENEURSHIP,
-                                region=Region.objects.get(code="331121"))
+    inst_b = InstitutionFactory(
+        name="青田创业培训中心",
+        kind=Institution.Kind.ENTREPRENEURSHIP,
+        region=Region.objects.get(code="331121"),
+    )
     trainee = make_trainee(inst_a, name="张三")
     trainee_b = make_trainee(inst_b, name="李四")
     consent = ConsentDocument.objects.get(kind="personal_info")
@@ -65,10 +68,18 @@ def personas(db) -> Personas:
         instructor=_staff("instructor_a", Role.INSTRUCTOR, institution=inst_a),
         admin=_staff("admin_a", Role.INSTITUTION_ADMIN, institution=inst_a),
         other_admin=_staff("admin_b", Role.INSTITUTION_ADMIN, institution=inst_b),
-        county_regulator=_staff("reg_liandu", Role.REGULATOR, region_id="331102",
-                                regulator_office=User.RegulatorOffice.TRAINING),
-        city_regulator=_staff("reg_lishui", Role.REGULATOR, region_id="331100",
-                              regulator_office=User.RegulatorOffice.ALL),
+        county_regulator=_staff(
+            "reg_liandu",
+            Role.REGULATOR,
+            region_id="331102",
+            regulator_office=User.RegulatorOffice.TRAINING,
+        ),
+        city_regulator=_staff(
+            "reg_lishui",
+            Role.REGULATOR,
+            region_id="331100",
+            regulator_office=User.RegulatorOffice.ALL,
+        ),
         operator=_staff("operator", Role.OPERATOR),
         security=_staff("security", Role.SECURITY),
         auditor=_staff("auditor", Role.AUDITOR),

@@ -166,7 +166,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.getenv("REDIS_URL", "")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -179,7 +181,10 @@ PASSWORD_HASHERS = [
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
     {"NAME": "zhipei.accounts.validators.CharacterClassValidator"},
@@ -228,7 +233,9 @@ if not PRODUCTION:
 # Field-level encryption of personal data (ID numbers, phones, later face data).
 # ZHIPEI_FIELD_KEYS: "id:base64key,..." - the first is current; older ones only decrypt.
 FIELD_CIPHER = os.getenv("ZHIPEI_FIELD_CIPHER", "sm4-gcm")
-FIELD_KEYS = envsecret("ZHIPEI_FIELD_KEYS") or ("k1:" + _local_secret("ZHIPEI_FIELD_KEY", _new_key()))
+FIELD_KEYS = envsecret("ZHIPEI_FIELD_KEYS") or (
+    "k1:" + _local_secret("ZHIPEI_FIELD_KEY", _new_key())
+)
 BLIND_INDEX_KEY = envsecret("ZHIPEI_BLIND_INDEX_KEY") or _local_secret(
     "ZHIPEI_BLIND_INDEX_KEY", _new_key()
 )

@@ -20,10 +20,14 @@ class PhoneField(forms.CharField):
         kwargs.setdefault("label", "手机号")
         kwargs.setdefault("max_length", 20)
         super().__init__(**kwargs)
-        self.widget.attrs.update({"inputmode": "numeric", "autocomplete": "tel", "placeholder": "11位手机号"})
+        self.widget.attrs.update(
+            {"inputmode": "numeric", "autocomplete": "tel", "placeholder": "11位手机号"}
+        )
 
     def clean(self, value: Any) -> str:
         value = super().clean(value)
+        if not value and not self.required:
+            return ""
         try:
             return normalize_mobile(value)
         except InvalidPhone as exc:
@@ -56,7 +60,9 @@ class SmsCodeField(forms.CharField):
         kwargs.setdefault("label", "短信验证码")
         kwargs.setdefault("max_length", 6)
         kwargs.setdefault("min_length", 6)
-        kwargs.setdefault("error_messages", {"min_length": "短信验证码为6位数字", "required": "请输入短信验证码"})
+        kwargs.setdefault(
+            "error_messages", {"min_length": "短信验证码为6位数字", "required": "请输入短信验证码"}
+        )
         super().__init__(**kwargs)
         self.widget.attrs.update({"inputmode": "numeric", "autocomplete": "one-time-code"})
 
@@ -73,16 +79,24 @@ class TraineeLoginForm(forms.Form):
 
 class TraineeRegisterForm(forms.Form):
     institution = forms.ModelChoiceField(
-        queryset=Institution.objects.filter(is_active=True), label="培训机构", empty_label="请选择培训机构",
+        queryset=Institution.objects.filter(is_active=True),
+        label="培训机构",
+        empty_label="请选择培训机构",
         error_messages={"invalid_choice": "培训机构：请选择列表中的机构"},
     )
-    name = forms.CharField(label="真实姓名", max_length=50, min_length=2,
-                           error_messages={"min_length": "真实姓名：至少2个字"})
+    name = forms.CharField(
+        label="真实姓名",
+        max_length=50,
+        min_length=2,
+        error_messages={"min_length": "真实姓名：至少2个字"},
+    )
     id_number = IdNumberField()
     phone = PhoneField()
     code = SmsCodeField()
-    agree = forms.BooleanField(label="我已阅读并同意《个人信息处理同意书》",
-                               error_messages={"required": "请阅读并同意《个人信息处理同意书》"})
+    agree = forms.BooleanField(
+        label="我已阅读并同意《个人信息处理同意书》",
+        error_messages={"required": "请阅读并同意《个人信息处理同意书》"},
+    )
 
     def clean_name(self) -> str:
         name = "".join(self.cleaned_data["name"].split())
@@ -92,22 +106,35 @@ class TraineeRegisterForm(forms.Form):
 
 
 class StaffLoginForm(forms.Form):
-    username = forms.CharField(label="用户名", max_length=150,
-                               widget=forms.TextInput(attrs={"autocomplete": "username"}))
-    password = forms.CharField(label="密码", widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+    username = forms.CharField(
+        label="用户名", max_length=150, widget=forms.TextInput(attrs={"autocomplete": "username"})
+    )
+    password = forms.CharField(
+        label="密码", widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
 
 
 class TotpForm(forms.Form):
-    code = forms.CharField(label="动态验证码", max_length=20,
-                           help_text="身份验证器 App 中的6位数字；设备丢失时可输入一个恢复码",
-                           widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}))
+    code = forms.CharField(
+        label="动态验证码",
+        max_length=20,
+        help_text="身份验证器 App 中的6位数字；设备丢失时可输入一个恢复码",
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}),
+    )
 
 
 class PasswordChangeForm(forms.Form):
-    old_password = forms.CharField(label="当前密码", widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
-    new_password1 = forms.CharField(label="新密码", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-                                    help_text=password_validation.password_validators_help_text_html())
-    new_password2 = forms.CharField(label="确认新密码", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+    old_password = forms.CharField(
+        label="当前密码", widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
+    new_password1 = forms.CharField(
+        label="新密码",
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=password_validation.password_validators_help_text_html(),
+    )
+    new_password2 = forms.CharField(
+        label="确认新密码", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
 
     def __init__(self, user: Any, *args: Any, **kwargs: Any) -> None:
         self.user = user

@@ -28,19 +28,26 @@ class SessionGuardMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         return self.get_response(request)
 
-    def process_view(self, request: HttpRequest, view: Any, args: Any, kwargs: Any) -> HttpResponse | None:
+    def process_view(
+        self, request: HttpRequest, view: Any, args: Any, kwargs: Any
+    ) -> HttpResponse | None:
         user = request.user
         if not user.is_authenticated:
             return None
         now = time.time()
         last = request.session.get("last_seen")
-        idle_minutes = settings.STAFF_IDLE_MINUTES if user.is_staff_role else settings.TRAINEE_IDLE_MINUTES
+        idle_minutes = (
+            settings.STAFF_IDLE_MINUTES if user.is_staff_role else settings.TRAINEE_IDLE_MINUTES
+        )
         if last is not None and now - last > idle_minutes * 60:
-            audit_log(action="logout.idle", actor=user, request=request)  # type: ignore[arg-type]
+            audit_log(action="logout.idle", actor=user, request=request)
             target = login_url_name(user.role)
             logout(request)
             if request.headers.get("accept", "").startswith("application/json"):
-                return JsonResponse({"ok": False, "code": "SESSION_EXPIRED", "message": "登录已超时，请重新登录"}, status=401)
+                return JsonResponse(
+                    {"ok": False, "code": "SESSION_EXPIRED", "message": "登录已超时，请重新登录"},
+                    status=401,
+                )
             messages.info(request, f"超过{idle_minutes}分钟未操作，已自动退出，请重新登录")
             return redirect(target)
         if last is None or now - last > TOUCH_SECONDS:

@@ -62,15 +62,27 @@ class User(AbstractBaseUser):
     name = models.CharField("姓名", max_length=50)
     role = models.CharField("角色", max_length=20, choices=Role.choices)
     institution = models.ForeignKey(
-        "institutions.Institution", null=True, blank=True, on_delete=models.PROTECT,
-        related_name="staff", verbose_name="所属机构",
+        "institutions.Institution",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="staff",
+        verbose_name="所属机构",
     )
     region = models.ForeignKey(
-        "institutions.Region", null=True, blank=True, on_delete=models.PROTECT, verbose_name="监管地区"
+        "institutions.Region",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        verbose_name="监管地区",
     )
-    regulator_office = models.CharField("监管部门", max_length=20, choices=RegulatorOffice.choices, blank=True)
+    regulator_office = models.CharField(
+        "监管部门", max_length=20, choices=RegulatorOffice.choices, blank=True
+    )
     phone = EncryptedTextField("手机号", blank=True)
-    phone_index = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
+    phone_index = models.CharField(
+        max_length=64, unique=True, null=True, blank=True, editable=False
+    )
     phone_masked = models.CharField("手机号（脱敏）", max_length=11, blank=True, editable=False)
     is_active = models.BooleanField("启用", default=True)
     date_joined = models.DateTimeField("创建时间", default=timezone.now)
@@ -91,7 +103,8 @@ class User(AbstractBaseUser):
         verbose_name_plural = "用户"
         constraints = [
             models.CheckConstraint(
-                condition=~models.Q(role__in=["instructor", "inst_admin"]) | models.Q(institution__isnull=False),
+                condition=~models.Q(role__in=["instructor", "inst_admin"])
+                | models.Q(institution__isnull=False),
                 name="institution_staff_have_institution",
             ),
             models.CheckConstraint(
@@ -129,7 +142,9 @@ class User(AbstractBaseUser):
             return True  # a one-time password set by an administrator
         if not settings.PASSWORD_MAX_AGE_DAYS:
             return False
-        return timezone.now() - self.password_changed_at > timedelta(days=settings.PASSWORD_MAX_AGE_DAYS)
+        return timezone.now() - self.password_changed_at > timedelta(
+            days=settings.PASSWORD_MAX_AGE_DAYS
+        )
 
     def has_perm(self, perm: str, obj: Any = None) -> bool:
         from zhipei.accounts.permissions import role_has_perm
@@ -147,6 +162,9 @@ class RecoveryCode(models.Model):
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="recovery_codes")
     code_hash = models.CharField(max_length=128)
     used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"恢复码 #{self.pk}（{'已使用' if self.used_at else '未使用'}）"
 
 
 class TraineeProfile(models.Model):
@@ -182,15 +200,24 @@ class Membership(models.Model):
         ADMIN = "admin", "机构添加"
         IMPORT = "import", "批量导入"
 
-    trainee = models.ForeignKey(TraineeProfile, on_delete=models.PROTECT, related_name="memberships")
-    institution = models.ForeignKey("institutions.Institution", on_delete=models.PROTECT, related_name="memberships")
+    trainee = models.ForeignKey(
+        TraineeProfile, on_delete=models.PROTECT, related_name="memberships"
+    )
+    institution = models.ForeignKey(
+        "institutions.Institution", on_delete=models.PROTECT, related_name="memberships"
+    )
     source = models.CharField("来源", max_length=10, choices=Source.choices)
     joined_at = models.DateTimeField("加入时间", default=timezone.now)
 
     class Meta:
         verbose_name = "机构学员"
         verbose_name_plural = "机构学员"
-        constraints = [models.UniqueConstraint(fields=["trainee", "institution"], name="unique_membership")]
+        constraints = [
+            models.UniqueConstraint(fields=["trainee", "institution"], name="unique_membership")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.trainee_id}@{self.institution_id}"
 
 
 class SmsCode(models.Model):
@@ -214,6 +241,9 @@ class SmsCode(models.Model):
     class Meta:
         indexes = [models.Index(fields=["ip", "created_at"])]
 
+    def __str__(self) -> str:
+        return f"{self.get_purpose_display()} {self.created_at:%Y-%m-%d %H:%M:%S}"
+
 
 class ConsentDocument(models.Model):
     """A versioned consent text. Biometric (face) consent is separate, as PIPL Art. 29 asks."""
@@ -231,7 +261,9 @@ class ConsentDocument(models.Model):
     class Meta:
         verbose_name = "同意书"
         verbose_name_plural = "同意书"
-        constraints = [models.UniqueConstraint(fields=["kind", "version"], name="unique_consent_version")]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "version"], name="unique_consent_version")
+        ]
         ordering = ["kind", "-effective_at"]
 
     def __str__(self) -> str:
@@ -251,3 +283,6 @@ class ConsentRecord(models.Model):
 
     class Meta:
         ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} {self.document}"

@@ -4,9 +4,10 @@ The operator runs the platform but cannot read the audit log; the auditor reads 
 and can change nothing; the security officer manages accounts' security, not data.
 """
 
+from collections.abc import Callable
 from enum import StrEnum
 from functools import wraps
-from typing import Any, Callable
+from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
@@ -60,7 +61,9 @@ def require_perm(*perms: Perm, login: str = "trainee:login") -> Callable[..., An
         @wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if not request.user.is_authenticated:
-                target = next((LOGIN_URL_FOR_PERM[p] for p in perms if p in LOGIN_URL_FOR_PERM), login)
+                target = next(
+                    (LOGIN_URL_FOR_PERM[p] for p in perms if p in LOGIN_URL_FOR_PERM), login
+                )
                 return redirect_to_login(request, target)
             if not all(request.user.has_perm(p) for p in perms):
                 raise PermissionDenied

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from zhipei.accounts.models import ConsentDocument, ConsentRecord, Role, TraineeProfile, User, id_number_index, phone_index
+from zhipei.accounts.models import (
+    ConsentDocument,
+    ConsentRecord,
+    TraineeProfile,
+    User,
+    id_number_index,
+    phone_index,
+)
 from zhipei.institutions.scoping import scoped
 from zhipei.lib.idnumber import InvalidIdNumber, parse_id_number
 from zhipei.lib.phone import InvalidPhone, normalize_mobile
@@ -19,8 +26,14 @@ def consent_given(user: User, kind: str) -> bool:
     current = consent_current(kind)
     if current is None:
         return False
-    latest = ConsentRecord.objects.filter(user=user, document__kind=kind).order_by("-at", "-id").first()
-    return latest is not None and latest.action == ConsentRecord.Action.ACCEPT and latest.document_id == current.pk
+    latest = (
+        ConsentRecord.objects.filter(user=user, document__kind=kind).order_by("-at", "-id").first()
+    )
+    return (
+        latest is not None
+        and latest.action == ConsentRecord.Action.ACCEPT
+        and latest.document_id == current.pk
+    )
 
 
 def trainees_visible_to(user: User) -> QuerySet[TraineeProfile]:

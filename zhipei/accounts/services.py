@@ -96,12 +96,21 @@ def sms_code_send(*, phone: str, purpose: str, ip: str | None) -> None:
             wait = settings.SMS_RESEND_SECONDS - int((now - last).total_seconds())
             raise SmsRateLimited(f"发送过于频繁，请{wait}秒后再试", retry_after=wait)
         if recent.count() >= settings.SMS_DAILY_LIMIT_PER_PHONE:
-            raise SmsRateLimited("该手机号今日获取验证码次数已达上限，请明天再试", retry_after=retry_midnight)
-        if ip and SmsCode.objects.filter(ip=ip, created_at__gte=midnight).count() >= settings.SMS_DAILY_LIMIT_PER_IP:
-            raise SmsRateLimited("当前网络今日获取验证码次数已达上限，请明天再试", retry_after=retry_midnight)
-        deliver = purpose != SmsCode.Purpose.LOGIN or User.objects.filter(
-            phone_index=index, is_active=True
-        ).exists()
+            raise SmsRateLimited(
+                "该手机号今日获取验证码次数已达上限，请明天再试", retry_after=retry_midnight
+            )
+        if (
+            ip
+            and SmsCode.objects.filter(ip=ip, created_at__gte=midnight).count()
+            >= settings.SMS_DAILY_LIMIT_PER_IP
+        ):
+            raise SmsRateLimited(
+                "当前网络今日获取验证码次数已达上限，请明天再试", retry_after=retry_midnight
+            )
+        deliver = (
+            purpose != SmsCode.Purpose.LOGIN
+            or User.objects.filter(phone_index=index, is_active=True).exists()
+        )
         code = f"{secrets.randbelow(1_000_000):06d}"
         SmsCode.objects.create(
             phone_index=index,
@@ -127,7 +136,9 @@ def sms_code_verify(*, phone: str, purpose: str, code: str) -> bool:
     with transaction.atomic():
         sms = (
             SmsCode.objects.select_for_update()
-            .filter(phone_index=index, purpose=purpose, consumed_at__isnull=True, expires_at__gt=now)
+            .filter(
+                phone_index=index, purpose=purpose, consumed_at__isnull=True, expires_at__gt=now
+            )
             .order_by("-created_at")
             .first()
         )
@@ -167,18 +178,28 @@ def trainee_register(
             profile = TraineeProfile(user=user)
             profile.set_id_number(id_number)
             profile.save()
-            Membership.objects.create(trainee=profile, institution=institution, source=Membership.Source.SELF)
+            Membership.objects.create(
+                trainee=profile, institution=institution, source=Membership.Source.SELF
+            )
             ConsentRecord.objects.create(
-                user=user, document=consent, action=ConsentRecord.Action.ACCEPT,
+                user=user,
+                document=consent,
+                action=ConsentRecord.Action.ACCEPT,
                 ip=client_ip(request) if request else None,
             )
             audit_log(
-                action="trainee.register", actor=user, request=request, target=profile,
-                institution_id=institution.pk, detail={"consent": f"{consent.kind}:{consent.version}"},
+                action="trainee.register",
+                actor=user,
+                request=request,
+                target=profile,
+                institution_id=institution.pk,
+                detail={"consent": f"{consent.kind}:{consent.version}"},
             )
     except IntegrityError:
         # Two registrations raced past the checks above; the unique indexes decided.
-        raise AccountError("该身份证号或手机号已注册，请直接登录", code="ALREADY_REGISTERED") from None
+        raise AccountError(
+            "该身份证号或手机号已注册，请直接登录", code="ALREADY_REGISTERED"
+        ) from None
     return user
 
 
@@ -195,8 +216,12 @@ def trainee_sms_login(*, phone: str, code: str, request: HttpRequest) -> User:
         if user is not None:
             _login_failed(user, request, reason="sms_code")
         else:
-            audit_log(action="login.failure", request=request, result=AuditEntry.Result.FAILURE,
-                      detail={"method": "sms", "reason": "unknown_or_bad_code"})
+            audit_log(
+                action="login.failure",
+                request=request,
+                result=AuditEntry.Result.FAILURE,
+                detail={"method": "sms", "reason": "unknown_or_bad_code"},
+            )
         raise AccountError("验证码错误或已过期", code="BAD_CODE")
     if not user.is_active:
         raise AccountError("账号已停用，请联系培训机构", code="ACCOUNT_DISABLED")
@@ -208,8 +233,7 @@ def trainee_sms_login(*, phone: str, code: str, request: HttpRequest) -> User:
 
 
 def _locked_message(user: User) -> str:
-    assert user.locked_until is not None
-    until = timezone.localtime(user.locked_until)
+    until = timezone.localtime(user.locked_until or timezone.now())
     return f"登录失败次数过多，账号已锁定至 {until:%H:%M}，请稍后再试或联系安全管理员"
 
 
@@ -222,12 +246,19 @@ def _login_failed(user: User, request: HttpRequest | None, *, reason: str) -> No
             user.locked_until = timezone.now() + timedelta(minutes=settings.LOGIN_LOCK_MINUTES)
             user.failed_logins = 0
         user.save(update_fields=["failed_logins", "locked_until"])
-        audit_log(action="login.failure", actor=user, request=request,
-                  result=AuditEntry.Result.FAILURE, detail={"reason": reason, "locked": locked})
+        audit_log(
+            action="login.failure",
+            actor=user,
+            request=request,
+            result=AuditEntry.Result.FAILURE,
+            detail={"reason": reason, "locked": locked},
+        )
 
 
 def _login_succeeded(user: User, request: HttpRequest | None, *, method: str) -> None:
-    User.objects.filter(pk=user.pk).update(failed_logins=0, locked_until=None, last_login=timezone.now())
+    User.objects.filter(pk=user.pk).update(
+        failed_logins=0, locked_until=None, last_login=timezone.now()
+    )
     audit_log(action="login.success", actor=user, request=request, detail={"method": method})
 
 
@@ -237,12 +268,22 @@ def staff_check_password(*, username: str, password: str, request: HttpRequest) 
     if user is None:
         # Spend the same time as a real check so timing does not reveal valid usernames.
         make_password(password)
-        audit_log(action="login.failure", request=request, actor_label=username[:150],
-                  result=AuditEntry.Result.FAILURE, detail={"reason": "unknown_user"})
+        audit_log(
+            action="login.failure",
+            request=request,
+            actor_label=username[:150],
+            result=AuditEntry.Result.FAILURE,
+            detail={"reason": "unknown_user"},
+        )
         raise AccountError("用户名或密码错误", code="BAD_CREDENTIALS")
     if user.is_locked():
-        audit_log(action="login.failure", actor=user, request=request,
-                  result=AuditEntry.Result.DENIED, detail={"reason": "locked"})
+        audit_log(
+            action="login.failure",
+            actor=user,
+            request=request,
+            result=AuditEntry.Result.DENIED,
+            detail={"reason": "locked"},
+        )
         raise LoginLocked(_locked_message(user))
     if not user.check_password(password) or not user.is_active:
         _login_failed(user, request, reason="password")
@@ -304,7 +345,10 @@ def totp_setup_confirm(*, user: User, code: str, request: HttpRequest) -> list[s
     step = _totp_step_ok(user, code)
     if step is None:
         raise AccountError("动态验证码错误，请核对手机时间后重试", code="BAD_TOTP")
-    codes = [f"{secrets.token_hex(2)}-{secrets.token_hex(2)}-{secrets.token_hex(2)}" for _ in range(RECOVERY_CODE_COUNT)]
+    codes = [
+        f"{secrets.token_hex(2)}-{secrets.token_hex(2)}-{secrets.token_hex(2)}"
+        for _ in range(RECOVERY_CODE_COUNT)
+    ]
     with transaction.atomic():
         user.totp_confirmed_at = timezone.now()
         user.totp_last_step = step
@@ -344,17 +388,29 @@ def password_change(*, user: User, new_password: str, request: HttpRequest) -> N
 def account_unlock(*, target: User, by: User, request: HttpRequest) -> None:
     with transaction.atomic():
         User.objects.filter(pk=target.pk).update(locked_until=None, failed_logins=0)
-        audit_log(action="account.unlock", actor=by, request=request, target=target,
-                  institution_id=target.institution_id)
+        audit_log(
+            action="account.unlock",
+            actor=by,
+            request=request,
+            target=target,
+            institution_id=target.institution_id,
+        )
 
 
 def account_totp_reset(*, target: User, by: User, request: HttpRequest) -> None:
     """The user enrols a new device at next login (for a lost phone)."""
     with transaction.atomic():
-        User.objects.filter(pk=target.pk).update(totp_secret="", totp_confirmed_at=None, totp_last_step=0)
+        User.objects.filter(pk=target.pk).update(
+            totp_secret="", totp_confirmed_at=None, totp_last_step=0
+        )
         target.recovery_codes.all().delete()
-        audit_log(action="account.totp_reset", actor=by, request=request, target=target,
-                  institution_id=target.institution_id)
+        audit_log(
+            action="account.totp_reset",
+            actor=by,
+            request=request,
+            target=target,
+            institution_id=target.institution_id,
+        )
 
 
 # --- Consent ----------------------------------------------------------------------------------
@@ -362,18 +418,33 @@ def account_totp_reset(*, target: User, by: User, request: HttpRequest) -> None:
 
 def consent_accept(*, user: User, document: ConsentDocument, request: HttpRequest) -> None:
     with transaction.atomic():
-        ConsentRecord.objects.create(user=user, document=document, action=ConsentRecord.Action.ACCEPT,
-                                     ip=client_ip(request))
-        audit_log(action="consent.accept", actor=user, request=request, target=document,
-                  detail={"kind": document.kind, "version": document.version})
+        ConsentRecord.objects.create(
+            user=user, document=document, action=ConsentRecord.Action.ACCEPT, ip=client_ip(request)
+        )
+        audit_log(
+            action="consent.accept",
+            actor=user,
+            request=request,
+            target=document,
+            detail={"kind": document.kind, "version": document.version},
+        )
 
 
 def consent_withdraw(*, user: User, document: ConsentDocument, request: HttpRequest) -> None:
     with transaction.atomic():
-        ConsentRecord.objects.create(user=user, document=document, action=ConsentRecord.Action.WITHDRAW,
-                                     ip=client_ip(request))
-        audit_log(action="consent.withdraw", actor=user, request=request, target=document,
-                  detail={"kind": document.kind, "version": document.version})
+        ConsentRecord.objects.create(
+            user=user,
+            document=document,
+            action=ConsentRecord.Action.WITHDRAW,
+            ip=client_ip(request),
+        )
+        audit_log(
+            action="consent.withdraw",
+            actor=user,
+            request=request,
+            target=document,
+            detail={"kind": document.kind, "version": document.version},
+        )
 
 
 @dataclass
@@ -383,21 +454,41 @@ class StaffAccount:
 
 
 def staff_create(
-    *, username: str, name: str, role: str, by: User | None, request: HttpRequest | None = None,
-    institution: Institution | None = None, region_id: str | None = None, regulator_office: str = "",
-    password: str | None = None, phone: str = "",
+    *,
+    username: str,
+    name: str,
+    role: str,
+    by: User | None,
+    request: HttpRequest | None = None,
+    institution: Institution | None = None,
+    region_id: str | None = None,
+    regulator_office: str = "",
+    password: str | None = None,
+    phone: str = "",
 ) -> StaffAccount:
     """Create a staff account with a one-time password if none is given (must be changed)."""
     initial = password or secrets.token_urlsafe(12)
     with transaction.atomic():
-        user = User(username=username, name=name, role=role, institution=institution,
-                    region_id=region_id, regulator_office=regulator_office)
+        user = User(
+            username=username,
+            name=name,
+            role=role,
+            institution=institution,
+            region_id=region_id,
+            regulator_office=regulator_office,
+        )
         if phone:
             user.set_phone(phone)
         user.set_password(initial)
         if password is None:
             user.password_changed_at = None  # forces a change at first login
         user.save()
-        audit_log(action="account.create", actor=by, request=request, target=user,
-                  institution_id=institution.pk if institution else None, detail={"role": role})
+        audit_log(
+            action="account.create",
+            actor=by,
+            request=request,
+            target=user,
+            institution_id=institution.pk if institution else None,
+            detail={"role": role},
+        )
     return StaffAccount(user=user, password=initial)

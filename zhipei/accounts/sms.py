@@ -4,20 +4,26 @@ from functools import cache
 
 from django.conf import settings
 
-from zhipei.lib.sms import AliyunSmsProvider, ConsoleSmsProvider, SmsProvider, TencentSmsProvider
+from zhipei.lib.sms import (
+    ALIYUN_ENDPOINT,
+    TENCENT_ENDPOINT,
+    AliyunSmsProvider,
+    ConsoleSmsProvider,
+    SmsProvider,
+    TencentSmsProvider,
+)
 
 
 @cache
 def sms_provider() -> SmsProvider:
     name = settings.SMS_PROVIDER
-    endpoint = {"endpoint": settings.SMS_ENDPOINT} if settings.SMS_ENDPOINT else {}
     if name == "aliyun":
         return AliyunSmsProvider(
             access_key_id=settings.SMS_ACCESS_KEY_ID,
             access_key_secret=settings.SMS_ACCESS_KEY_SECRET,
             sign_name=settings.SMS_SIGN_NAME,
             template_code=settings.SMS_TEMPLATE,
-            **endpoint,
+            endpoint=settings.SMS_ENDPOINT or ALIYUN_ENDPOINT,
         )
     if name == "tencent":
         return TencentSmsProvider(
@@ -27,6 +33,6 @@ def sms_provider() -> SmsProvider:
             sign_name=settings.SMS_SIGN_NAME,
             template_id=settings.SMS_TEMPLATE,
             region=settings.SMS_REGION,
-            **endpoint,
+            endpoint=settings.SMS_ENDPOINT or TENCENT_ENDPOINT,
         )
     return ConsoleSmsProvider()

@@ -38,16 +38,24 @@ def sms_send(request: HttpRequest) -> JsonResponse:
     if not form.is_valid():
         field, errors = next(iter(form.errors.items()))
         code = "INVALID_PHONE" if field == "phone" else "INVALID_PURPOSE"
-        return api_error(code, errors[0])
+        return api_error(code, str(errors[0]))
     try:
         services.sms_code_send(
-            phone=form.cleaned_data["phone"], purpose=form.cleaned_data["purpose"], ip=client_ip(request)
+            phone=form.cleaned_data["phone"],
+            purpose=form.cleaned_data["purpose"],
+            ip=client_ip(request),
         )
     except services.SmsRateLimited as exc:
         response = api_error(exc.code, exc.message, status=429, retry_after=exc.retry_after)
         response["Retry-After"] = str(exc.retry_after)
         return response
-    return JsonResponse({"ok": True, "message": "验证码已发送，5分钟内有效", "retry_after": settings.SMS_RESEND_SECONDS})
+    return JsonResponse(
+        {
+            "ok": True,
+            "message": "验证码已发送，5分钟内有效",
+            "retry_after": settings.SMS_RESEND_SECONDS,
+        }
+    )
 
 
 @require_POST
@@ -69,13 +77,17 @@ def staff_login(request: HttpRequest, face: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             user = services.staff_check_password(
-                username=form.cleaned_data["username"], password=form.cleaned_data["password"], request=request
+                username=form.cleaned_data["username"],
+                password=form.cleaned_data["password"],
+                request=request,
             )
         except services.AccountError as exc:
             form.add_error(None, exc.message)
         else:
             if user.role not in roles:
-                form.add_error(None, f"该账号不能从此入口登录，请使用{user.get_role_display()}对应的登录入口")
+                form.add_error(
+                    None, f"该账号不能从此入口登录，请使用{user.get_role_display()}对应的登录入口"
+                )
             else:
                 request.session.cycle_key()
                 request.session["pending_user"] = user.pk
@@ -83,7 +95,9 @@ def staff_login(request: HttpRequest, face: str) -> HttpResponse:
                 request.session["pending_next"] = request.GET.get("next", "")
                 request.session["pending_face"] = face
                 return redirect("accounts:totp")
-    return render(request, "accounts/staff_login.html", {"form": form, "title": title, "face": face})
+    return render(
+        request, "accounts/staff_login.html", {"form": form, "title": title, "face": face}
+    )
 
 
 def _pending_user(request: HttpRequest) -> User | None:
@@ -120,7 +134,9 @@ def totp(request: HttpRequest) -> HttpResponse:
             if enrolling:
                 codes = services.totp_setup_confirm(user=user, code=code, request=request)
                 target = _finish_login(request, user)
-                return render(request, "accounts/recovery_codes.html", {"codes": codes, "next": target})
+                return render(
+                    request, "accounts/recovery_codes.html", {"codes": codes, "next": target}
+                )
             services.staff_second_factor(user=user, code=code, request=request)
         except services.AccountError as exc:
             form.add_error("code", exc.message)
@@ -146,10 +162,12 @@ def password_change(request: HttpRequest) -> HttpResponse:
         return redirect("console:login")
     form = PasswordChangeForm(request.user, request.POST or None)
     if request.method == "POST" and form.is_valid():
-        services.password_change(user=request.user, new_password=form.cleaned_data["new_password1"], request=request)  # type: ignore[arg-type]
+        services.password_change(
+            user=request.user, new_password=form.cleaned_data["new_password1"], request=request
+        )
         from django.contrib.auth import update_session_auth_hash
 
-        update_session_auth_hash(request, request.user)  # type: ignore[arg-type]
+        update_session_auth_hash(request, request.user)
         messages.success(request, "密码已修改")
         return redirect(home_url_name(request.user.role))
     return render(request, "accounts/password_change.html", {"form": form})

@@ -36,7 +36,7 @@ def audit_log(
     ``detail`` must never hold personal data in clear: name what was seen, not its value.
     """
     if actor is None and request is not None and request.user.is_authenticated:
-        actor = request.user  # type: ignore[assignment]
+        actor = request.user
     entry = AuditEntry(
         action=action,
         result=result,

@@ -35,8 +35,16 @@ def trainees(request: HttpRequest) -> HttpResponse:
     qs = trainee_search(trainees_visible_to(user), query).order_by("-created_at", "-id")
     page, query_string = paginate(request, qs)
     # The search text may itself be an ID number: log that a search happened, not its value.
-    audit_log(action="trainee.list", request=request, detail={"searched": bool(query), "page": page.number})
-    return render(request, "console/trainees.html", {"page_obj": page, "query_string": query_string, "q": query})
+    audit_log(
+        action="trainee.list",
+        request=request,
+        detail={"searched": bool(query), "page": page.number},
+    )
+    return render(
+        request,
+        "console/trainees.html",
+        {"page_obj": page, "query_string": query_string, "q": query},
+    )
 
 
 @require_perm(Perm.CONSOLE, Perm.TRAINEE_VIEW)
@@ -44,8 +52,18 @@ def trainee_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     profile = get_object_or_404(trainees_visible_to(user), pk=pk)
     audit_log(action="trainee.view", request=request, target=profile)
-    memberships = profile.memberships.filter(institution=user.institution).select_related("institution")
-    return render(request, "console/trainee_detail.html", {"profile": profile, "memberships": memberships})
+    memberships = profile.memberships.filter(institution=user.institution).select_related(
+        "institution"
+    )
+    return render(
+        request,
+        "console/trainee_detail.html",
+        {
+            "profile": profile,
+            "memberships": memberships,
+            "can_reveal": user.has_perm(Perm.TRAINEE_PII_FULL),
+        },
+    )
 
 
 @require_POST
@@ -54,12 +72,23 @@ def trainee_reveal(request: HttpRequest, pk: int) -> HttpResponse:
     """The unmasked ID number and phone, for one trainee, once; every use is audited."""
     user: User = request.user  # type: ignore[assignment]
     profile = get_object_or_404(trainees_visible_to(user), pk=pk)
-    audit_log(action="trainee.pii_full_view", request=request, target=profile,
-              detail={"fields": ["id_number", "phone"]})
-    return render(request, "console/trainee_detail.html", {
-        "profile": profile, "revealed": True,
-        "memberships": profile.memberships.filter(institution=user.institution).select_related("institution"),
-    })
+    audit_log(
+        action="trainee.pii_full_view",
+        request=request,
+        target=profile,
+        detail={"fields": ["id_number", "phone"]},
+    )
+    return render(
+        request,
+        "console/trainee_detail.html",
+        {
+            "profile": profile,
+            "revealed": True,
+            "memberships": profile.memberships.filter(institution=user.institution).select_related(
+                "institution"
+            ),
+        },
+    )
 
 
 @require_perm(Perm.CONSOLE)
@@ -72,8 +101,12 @@ def institution(request: HttpRequest) -> HttpResponse:
         if form is None:
             return HttpResponse(status=403)
         if form.is_valid():
-            institution_update(institution=form.save(commit=False), changed=form.changed_data,
-                               by=user, request=request)
+            institution_update(
+                institution=form.save(commit=False),
+                changed=form.changed_data,
+                by=user,
+                request=request,
+            )
             messages.success(request, "机构信息已保存")
             return redirect("console:institution")
     return render(request, "console/institution.html", {"institution": inst, "form": form})

@@ -17,7 +17,9 @@ class EncryptedTextField(models.TextField):
 
     description = "Encrypted text"
 
-    def contribute_to_class(self, cls: type[models.Model], name: str, *args: Any, **kwargs: Any) -> None:
+    def contribute_to_class(
+        self, cls: type[models.Model], name: str, *args: Any, **kwargs: Any
+    ) -> None:
         super().contribute_to_class(cls, name, *args, **kwargs)
         self.aad = f"{cls._meta.label}.{name}"
 

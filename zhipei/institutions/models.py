@@ -19,7 +19,9 @@ class Region(models.Model):
     code = models.CharField("行政区划代码", max_length=6, primary_key=True)
     name = models.CharField("名称", max_length=50)
     level = models.CharField("级别", max_length=10, choices=Level.choices)
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
 
     class Meta:
         verbose_name = "行政区划"

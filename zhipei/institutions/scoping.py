@@ -26,9 +26,8 @@ def visible_institutions(user: User) -> QuerySet[Institution]:
     if not user.is_authenticated or not isinstance(user, User) or not user.is_active:
         return Institution.objects.none()
     if user.role in (Role.INSTRUCTOR, Role.INSTITUTION_ADMIN):
-        return Institution.objects.filter(pk=user.institution_id)
-    if user.role == Role.REGULATOR and user.region_id:
-        assert user.region is not None
+        return Institution.objects.filter(pk=user.institution_id or 0)
+    if user.role == Role.REGULATOR and user.region is not None:
         qs = Institution.objects.filter(region__code__startswith=user.region.scope_prefix)
         if user.regulator_office == User.RegulatorOffice.TRAINING:
             qs = qs.filter(kind__in=[Institution.Kind.VOCATIONAL, Institution.Kind.BOTH])
@@ -47,4 +46,6 @@ def scoped(queryset: QuerySet[M], user: User, *, via: str = "institution") -> Qu
         return queryset.filter(**{f"{via}__in": allowed})
     model = queryset.model
     # A pk subquery rather than a join: no duplicates when ``via`` crosses a many-to-many.
-    return queryset.filter(pk__in=model._default_manager.filter(**{f"{via}__in": allowed}).values("pk"))
+    return queryset.filter(
+        pk__in=model._default_manager.filter(**{f"{via}__in": allowed}).values("pk")
+    )

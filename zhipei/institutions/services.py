@@ -14,13 +14,21 @@ if TYPE_CHECKING:
     from zhipei.accounts.models import User
 
 
-def institution_create(*, by: User, request: HttpRequest | None = None, **fields: Any) -> Institution:
+def institution_create(
+    *, by: User, request: HttpRequest | None = None, **fields: Any
+) -> Institution:
     with transaction.atomic():
         inst = Institution(**fields)
         inst.full_clean()
         inst.save()
-        audit_log(action="institution.create", actor=by, request=request, target=inst,
-                  institution_id=inst.pk, detail={"kind": inst.kind, "region": inst.region_id})
+        audit_log(
+            action="institution.create",
+            actor=by,
+            request=request,
+            target=inst,
+            institution_id=inst.pk,
+            detail={"kind": inst.kind, "region": inst.region_id},
+        )
     return inst
 
 
@@ -32,5 +40,11 @@ def institution_update(
         return
     with transaction.atomic():
         institution.save(update_fields=changed)
-        audit_log(action="institution.update", actor=by, request=request, target=institution,
-                  institution_id=institution.pk, detail={"fields": changed})
+        audit_log(
+            action="institution.update",
+            actor=by,
+            request=request,
+            target=institution,
+            institution_id=institution.pk,
+            detail={"fields": changed},
+        )

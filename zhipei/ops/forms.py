@@ -13,29 +13,58 @@ from zhipei.lib.creditcode import InvalidCreditCode, validate_credit_code
 
 
 class InstitutionForm(forms.ModelForm):
+    contact_phone = PhoneField(label="联系人手机")
+
     class Meta:
         model = Institution
-        fields = ["name", "credit_code", "licence_no", "kind", "region", "legal_person",
-                  "contact_name", "contact_title", "contact_phone", "address"]
+        fields = [
+            "name",
+            "credit_code",
+            "licence_no",
+            "kind",
+            "region",
+            "legal_person",
+            "contact_name",
+            "contact_title",
+            "contact_phone",
+            "address",
+        ]
 
     def clean_credit_code(self) -> str:
         try:
             return validate_credit_code(self.cleaned_data["credit_code"])
         except InvalidCreditCode as exc:
-            raise forms.ValidationError(f"统一社会信用代码：{exc}", code="invalid_credit_code") from exc
+            raise forms.ValidationError(
+                f"统一社会信用代码：{exc}", code="invalid_credit_code"
+            ) from exc
 
 
 class StaffAccountForm(forms.Form):
-    username = forms.CharField(label="用户名", max_length=40, validators=[
-        RegexValidator(r"^[a-zA-Z][a-zA-Z0-9_.-]{2,39}$", "用户名：3–40位字母、数字、下划线，以字母开头")])
+    username = forms.CharField(
+        label="用户名",
+        max_length=40,
+        validators=[
+            RegexValidator(
+                r"^[a-zA-Z][a-zA-Z0-9_.-]{2,39}$", "用户名：3–40位字母、数字、下划线，以字母开头"
+            )
+        ],
+    )
     name = forms.CharField(label="姓名", max_length=50)
-    role = forms.ChoiceField(label="角色", choices=[(r.value, r.label) for r in Role if r != Role.TRAINEE])
-    institution = forms.ModelChoiceField(Institution.objects.filter(is_active=True), label="所属机构",
-                                         required=False, help_text="讲师、机构管理员必填")
-    region = forms.ModelChoiceField(Region.objects.all(), label="监管地区", required=False,
-                                    help_text="监管人员必填")
-    regulator_office = forms.ChoiceField(label="监管部门", required=False,
-                                         choices=[("", "—")] + list(User.RegulatorOffice.choices))
+    role = forms.ChoiceField(
+        label="角色", choices=[(r.value, r.label) for r in Role if r != Role.TRAINEE]
+    )
+    institution = forms.ModelChoiceField(
+        Institution.objects.filter(is_active=True),
+        label="所属机构",
+        required=False,
+        help_text="讲师、机构管理员必填",
+    )
+    region = forms.ModelChoiceField(
+        Region.objects.all(), label="监管地区", required=False, help_text="监管人员必填"
+    )
+    regulator_office = forms.ChoiceField(
+        label="监管部门", required=False, choices=[("", "—")] + list(User.RegulatorOffice.choices)
+    )
     phone = PhoneField(required=False)
 
     def clean_username(self) -> str:
@@ -53,7 +82,9 @@ class StaffAccountForm(forms.Form):
             if not data.get("region"):
                 self.add_error("region", "监管地区：监管人员必须指定监管地区")
             if not data.get("regulator_office"):
-                self.add_error("regulator_office", "监管部门：请选择培训职能处（科）室或就业服务中心")
+                self.add_error(
+                    "regulator_office", "监管部门：请选择培训职能处（科）室或就业服务中心"
+                )
         if role not in INSTITUTION_ROLES:
             data["institution"] = None
         if role != Role.REGULATOR:
@@ -64,6 +95,12 @@ class StaffAccountForm(forms.Form):
 class AuditFilterForm(forms.Form):
     action = forms.CharField(label="操作", required=False, max_length=64)
     actor = forms.CharField(label="操作人", required=False, max_length=150)
-    result = forms.ChoiceField(label="结果", required=False, choices=[("", "全部")] + list(AuditEntry.Result.choices))
-    since = forms.DateField(label="起始日期", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    until = forms.DateField(label="截止日期", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    result = forms.ChoiceField(
+        label="结果", required=False, choices=[("", "全部")] + list(AuditEntry.Result.choices)
+    )
+    since = forms.DateField(
+        label="起始日期", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = forms.DateField(
+        label="截止日期", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )

@@ -13,7 +13,11 @@ urlpatterns = [
     path("accounts/new/", views.account_new, name="account_new"),
     path("security/", views.security, name="security"),
     path("security/accounts/<int:pk>/unlock/", views.account_unlock, name="account_unlock"),
-    path("security/accounts/<int:pk>/reset-totp/", views.account_totp_reset, name="account_totp_reset"),
+    path(
+        "security/accounts/<int:pk>/reset-totp/",
+        views.account_totp_reset,
+        name="account_totp_reset",
+    ),
     path("audit/", views.audit, name="audit"),
     path("audit/verify/", views.audit_verify, name="audit_verify"),
 ]

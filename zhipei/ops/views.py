@@ -26,17 +26,25 @@ from zhipei.ops.forms import AuditFilterForm, InstitutionForm, StaffAccountForm
 
 @require_perm(Perm.OPS)
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "ops/home.html", {
-        "institution_count": Institution.objects.count(),
-        "staff_count": User.objects.exclude(role=Role.TRAINEE).filter(is_active=True).count(),
-        "trainee_count": User.objects.filter(role=Role.TRAINEE).count(),
-    })
+    return render(
+        request,
+        "ops/home.html",
+        {
+            "institution_count": Institution.objects.count(),
+            "staff_count": User.objects.exclude(role=Role.TRAINEE).filter(is_active=True).count(),
+            "trainee_count": User.objects.filter(role=Role.TRAINEE).count(),
+        },
+    )
 
 
 @require_perm(Perm.OPS, Perm.INSTITUTION_MANAGE)
 def institutions(request: HttpRequest) -> HttpResponse:
-    page, query_string = paginate(request, Institution.objects.select_related("region").order_by("name"))
-    return render(request, "ops/institutions.html", {"page_obj": page, "query_string": query_string})
+    page, query_string = paginate(
+        request, Institution.objects.select_related("region").order_by("name")
+    )
+    return render(
+        request, "ops/institutions.html", {"page_obj": page, "query_string": query_string}
+    )
 
 
 @require_perm(Perm.OPS, Perm.INSTITUTION_MANAGE)
@@ -58,14 +66,21 @@ def institution_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_perm(Perm.OPS, Perm.INSTITUTION_MANAGE)
 def account_new(request: HttpRequest) -> HttpResponse:
-    form = StaffAccountForm(request.POST or None, initial={"institution": request.GET.get("institution")})
+    form = StaffAccountForm(
+        request.POST or None, initial={"institution": request.GET.get("institution")}
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         account = account_services.staff_create(
-            username=data["username"], name=data["name"], role=data["role"], by=request.user,  # type: ignore[arg-type]
-            request=request, institution=data["institution"],
+            username=data["username"],
+            name=data["name"],
+            role=data["role"],
+            by=request.user,  # type: ignore[arg-type]
+            request=request,
+            institution=data["institution"],
             region_id=data["region"].pk if data["region"] else None,
-            regulator_office=data["regulator_office"], phone=data["phone"] or "",
+            regulator_office=data["regulator_office"],
+            phone=data["phone"] or "",
         )
         # Shown once: the person must change it at first login and enrol a TOTP device.
         return render(request, "ops/account_created.html", {"account": account})
@@ -74,11 +89,21 @@ def account_new(request: HttpRequest) -> HttpResponse:
 
 @require_perm(Perm.OPS, Perm.SECURITY_MANAGE)
 def security(request: HttpRequest) -> HttpResponse:
-    staff = User.objects.exclude(role=Role.TRAINEE).select_related("institution").order_by("role", "username")
+    staff = (
+        User.objects.exclude(role=Role.TRAINEE)
+        .select_related("institution")
+        .order_by("role", "username")
+    )
     page, query_string = paginate(request, staff, per_page=50)
-    return render(request, "ops/security.html", {
-        "locked": locked_accounts()[:100], "page_obj": page, "query_string": query_string,
-    })
+    return render(
+        request,
+        "ops/security.html",
+        {
+            "locked": locked_accounts()[:100],
+            "page_obj": page,
+            "query_string": query_string,
+        },
+    )
 
 
 @require_POST
@@ -115,21 +140,30 @@ def audit(request: HttpRequest) -> HttpResponse:
         if data["since"]:
             qs = qs.filter(at__gte=datetime.combine(data["since"], time.min, tzinfo=tz))
         if data["until"]:
-            qs = qs.filter(at__lt=datetime.combine(data["until"] + timedelta(days=1), time.min, tzinfo=tz))
+            qs = qs.filter(
+                at__lt=datetime.combine(data["until"] + timedelta(days=1), time.min, tzinfo=tz)
+            )
     page, query_string = paginate(request, qs.order_by("-id"), per_page=50)
     audit_log(action="audit.view", request=request, detail={"page": page.number})
-    return render(request, "ops/audit.html", {"form": form, "page_obj": page, "query_string": query_string})
+    return render(
+        request, "ops/audit.html", {"form": form, "page_obj": page, "query_string": query_string}
+    )
 
 
 @require_POST
 @require_perm(Perm.OPS, Perm.AUDIT_VIEW)
 def audit_verify(request: HttpRequest) -> HttpResponse:
     report = audit_chain_verify()
-    audit_log(action="audit.verify", request=request,
-              result=AuditEntry.Result.SUCCESS if report.ok else AuditEntry.Result.FAILURE,
-              detail={"checked": report.checked, "first_bad_id": report.first_bad_id})
+    audit_log(
+        action="audit.verify",
+        request=request,
+        result=AuditEntry.Result.SUCCESS if report.ok else AuditEntry.Result.FAILURE,
+        detail={"checked": report.checked, "first_bad_id": report.first_bad_id},
+    )
     if report.ok:
         messages.success(request, f"审计日志哈希链完整：已校验 {report.checked} 条记录")
     else:
-        messages.error(request, f"审计日志哈希链在第 {report.first_bad_id} 号记录处断裂，可能被篡改")
+        messages.error(
+            request, f"审计日志哈希链在第 {report.first_bad_id} 号记录处断裂，可能被篡改"
+        )
     return redirect("ops:audit")

@@ -35,7 +35,11 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_perm(Perm.PORTAL, Perm.SUPERVISE)
 def institutions(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
-    qs = visible_institutions(user).select_related("region").annotate(trainee_count=Count("memberships"))
+    qs = (
+        visible_institutions(user)
+        .select_related("region")
+        .annotate(trainee_count=Count("memberships"))
+    )
     kind = request.GET.get("kind", "")
     if kind in Institution.Kind.values:
         qs = qs.filter(kind=kind)
@@ -44,10 +48,17 @@ def institutions(request: HttpRequest) -> HttpResponse:
         qs = qs.filter(name__contains=query)
     page, query_string = paginate(request, qs.order_by("region_id", "name"))
     audit_log(action="supervise.institution_list", request=request, detail={"page": page.number})
-    return render(request, "portal/institutions.html", {
-        "page_obj": page, "query_string": query_string, "q": query, "kind": kind,
-        "kinds": Institution.Kind.choices,
-    })
+    return render(
+        request,
+        "portal/institutions.html",
+        {
+            "page_obj": page,
+            "query_string": query_string,
+            "q": query,
+            "kind": kind,
+            "kinds": Institution.Kind.choices,
+        },
+    )
 
 
 @require_perm(Perm.PORTAL, Perm.SUPERVISE)
@@ -55,10 +66,21 @@ def institution_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     inst = get_object_or_404(visible_institutions(user).select_related("region"), pk=pk)
     query = request.GET.get("q", "")[:50]
-    trainees = trainee_search(trainees_visible_to(user).filter(memberships__institution=inst), query)
+    trainees = trainee_search(
+        trainees_visible_to(user).filter(memberships__institution=inst), query
+    )
     page, query_string = paginate(request, trainees.order_by("-created_at", "-id"))
-    audit_log(action="supervise.institution_view", request=request, target=inst, institution_id=inst.pk)
-    return render(request, "portal/institution_detail.html", {
-        "institution": inst, "page_obj": page, "query_string": query_string, "q": query,
-        "staff": User.objects.filter(institution=inst, is_active=True).order_by("role", "name"),
-    })
+    audit_log(
+        action="supervise.institution_view", request=request, target=inst, institution_id=inst.pk
+    )
+    return render(
+        request,
+        "portal/institution_detail.html",
+        {
+            "institution": inst,
+            "page_obj": page,
+            "query_string": query_string,
+            "q": query,
+            "staff": User.objects.filter(institution=inst, is_active=True).order_by("role", "name"),
+        },
+    )

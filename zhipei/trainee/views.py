@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import wraps
-from typing import Any, Callable
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth import login
@@ -75,16 +76,24 @@ def register(request: HttpRequest) -> HttpResponse:
     consent = consent_current(ConsentDocument.Kind.PERSONAL_INFO)
     if consent is None:
         raise Http404("尚未发布个人信息处理同意书")
-    form = TraineeRegisterForm(request.POST or None, initial={"institution": request.GET.get("institution")})
+    form = TraineeRegisterForm(
+        request.POST or None, initial={"institution": request.GET.get("institution")}
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        if not services.sms_code_verify(phone=data["phone"], purpose=SmsCode.Purpose.REGISTER, code=data["code"]):
+        if not services.sms_code_verify(
+            phone=data["phone"], purpose=SmsCode.Purpose.REGISTER, code=data["code"]
+        ):
             form.add_error("code", "验证码错误或已过期")
         else:
             try:
                 user = services.trainee_register(
-                    institution=data["institution"], name=data["name"], id_number=data["id_number"],
-                    phone=data["phone"], consent=consent, request=request,
+                    institution=data["institution"],
+                    name=data["name"],
+                    id_number=data["id_number"],
+                    phone=data["phone"],
+                    consent=consent,
+                    request=request,
                 )
             except services.AccountError as exc:
                 form.add_error(None, exc.message)
@@ -92,8 +101,11 @@ def register(request: HttpRequest) -> HttpResponse:
                 login(request, user, backend="zhipei.accounts.backends.ZhipeiBackend")
                 messages.success(request, "注册成功，欢迎使用职培")
                 return redirect("trainee:home")
-    return render(request, "trainee/register.html",
-                  {"form": form, "consent": consent, "purpose": SmsCode.Purpose.REGISTER})
+    return render(
+        request,
+        "trainee/register.html",
+        {"form": form, "consent": consent, "purpose": SmsCode.Purpose.REGISTER},
+    )
 
 
 @trainee_page
@@ -106,7 +118,9 @@ def profile(request: HttpRequest) -> HttpResponse:
 def consents(request: HttpRequest) -> HttpResponse:
     """Read, accept or withdraw each consent; personal-info consent is needed to go further."""
     user: User = request.user  # type: ignore[assignment]
-    documents = [d for d in (consent_current(k) for k in ConsentDocument.Kind.values) if d is not None]
+    documents = [
+        d for d in (consent_current(k) for k in ConsentDocument.Kind.values) if d is not None
+    ]
     rows = [{"document": d, "given": consent_given(user, d.kind)} for d in documents]
     history = user.consents.select_related("document")[:20]
     return render(request, "trainee/consents.html", {"rows": rows, "history": history})

@@ -36,7 +36,9 @@ def test_trainee_logs_in_with_sms_code(personas, code):
 
 def test_unknown_phone_gets_the_same_answer_as_a_wrong_code(personas, code):
     unknown = sms_login(Client(), "13700001111", code).content.decode()
-    known = Client().post(reverse("trainee:login"), {"phone": personas.trainee.phone, "code": "000001"})
+    known = Client().post(
+        reverse("trainee:login"), {"phone": personas.trainee.phone, "code": "000001"}
+    )
     assert "验证码错误或已过期" in unknown
     assert "验证码错误或已过期" in known.content.decode()
     assert "未注册" not in unknown
@@ -84,7 +86,10 @@ def test_unknown_user_and_wrong_password_look_the_same(personas):
 
 def test_five_failures_lock_for_15_minutes(personas):
     for _ in range(4):
-        assert "用户名或密码错误" in staff_password(Client(), "console", "admin_a", "bad").content.decode()
+        assert (
+            "用户名或密码错误"
+            in staff_password(Client(), "console", "admin_a", "bad").content.decode()
+        )
     assert "已锁定" in staff_password(Client(), "console", "admin_a", "bad").content.decode()
     user = User.objects.get(username="admin_a")
     assert timedelta(minutes=14) < user.locked_until - timezone.now() <= timedelta(minutes=15)
@@ -151,11 +156,19 @@ def test_one_time_password_must_be_changed(personas):
     User.objects.filter(pk=personas.admin.pk).update(password_changed_at=None)
     client = client_for(personas.admin)
     assert client.get(reverse("console:home"))["Location"] == reverse("accounts:password_change")
-    weak = client.post(reverse("accounts:password_change"),
-                       {"old_password": PASSWORD, "new_password1": "abcdefghij", "new_password2": "abcdefghij"})
+    weak = client.post(
+        reverse("accounts:password_change"),
+        {"old_password": PASSWORD, "new_password1": "abcdefghij", "new_password2": "abcdefghij"},
+    )
     assert "至少三类" in weak.content.decode()
-    ok = client.post(reverse("accounts:password_change"),
-                     {"old_password": PASSWORD, "new_password1": "New-Strong-Pass-9", "new_password2": "New-Strong-Pass-9"})
+    ok = client.post(
+        reverse("accounts:password_change"),
+        {
+            "old_password": PASSWORD,
+            "new_password1": "New-Strong-Pass-9",
+            "new_password2": "New-Strong-Pass-9",
+        },
+    )
     assert ok["Location"] == reverse("console:home")
     assert client.get(reverse("console:home")).status_code == 200
 

@@ -18,9 +18,18 @@ def code(monkeypatch):
 
 
 def register(client, personas, **overrides):
-    client.post(reverse("accounts:sms_send"), {"phone": overrides.get("phone", "13800138000"), "purpose": "register"})
-    data = {"institution": personas.inst_a.pk, "name": "王小明", "id_number": VALID_ID.lower(),
-            "phone": "13800138000", "code": "123456", "agree": "on"}
+    client.post(
+        reverse("accounts:sms_send"),
+        {"phone": overrides.get("phone", "13800138000"), "purpose": "register"},
+    )
+    data = {
+        "institution": personas.inst_a.pk,
+        "name": "王小明",
+        "id_number": VALID_ID.lower(),
+        "phone": "13800138000",
+        "code": "123456",
+        "agree": "on",
+    }
     data.update(overrides)
     return client.post(reverse("trainee:register"), data)
 
@@ -34,7 +43,9 @@ def test_register_creates_encrypted_real_name_trainee(client, personas, code):
     assert profile.id_number_masked == "1101**********002X"
     assert user.phone_masked == "138****8000"
     assert Membership.objects.filter(trainee=profile, institution=personas.inst_a).exists()
-    assert ConsentRecord.objects.filter(user=user, action="accept", document__kind="personal_info").exists()
+    assert ConsentRecord.objects.filter(
+        user=user, action="accept", document__kind="personal_info"
+    ).exists()
     assert AuditEntry.objects.filter(action="trainee.register", actor_id=user.pk).exists()
     # At rest the columns hold ciphertext, not the number.
     with connection.cursor() as cursor:

@@ -30,7 +30,9 @@ def outbox(monkeypatch):
 
 
 def send(client, phone, purpose="register", ip="10.0.0.1"):
-    return client.post(reverse("accounts:sms_send"), {"phone": phone, "purpose": purpose}, REMOTE_ADDR=ip)
+    return client.post(
+        reverse("accounts:sms_send"), {"phone": phone, "purpose": purpose}, REMOTE_ADDR=ip
+    )
 
 
 def test_code_is_sent_hashed_and_verifies_once(client, outbox, django_capture_on_commit_callbacks):
@@ -63,8 +65,14 @@ def test_daily_limit_per_phone(client, outbox):
     index = phone_index("13800138000")
     earlier = timezone.localtime().replace(hour=0, minute=1)
     for _ in range(10):
-        SmsCode.objects.create(phone_index=index, purpose="register", code_hash="x", created_at=earlier,
-                               expires_at=earlier, ip="10.9.9.9")
+        SmsCode.objects.create(
+            phone_index=index,
+            purpose="register",
+            code_hash="x",
+            created_at=earlier,
+            expires_at=earlier,
+            ip="10.9.9.9",
+        )
     response = send(client, "13800138000", ip="10.0.0.2")
     assert response.status_code == 429
     assert "今日" in response.json()["message"]
@@ -73,8 +81,14 @@ def test_daily_limit_per_phone(client, outbox):
 def test_daily_limit_per_ip(client, outbox):
     earlier = timezone.localtime().replace(hour=0, minute=1)
     for n in range(10):
-        SmsCode.objects.create(phone_index=f"other{n}", purpose="register", code_hash="x", created_at=earlier,
-                               expires_at=earlier, ip="10.0.0.7")
+        SmsCode.objects.create(
+            phone_index=f"other{n}",
+            purpose="register",
+            code_hash="x",
+            created_at=earlier,
+            expires_at=earlier,
+            ip="10.0.0.7",
+        )
     response = send(client, "13800138001", ip="10.0.0.7")
     assert response.status_code == 429
     assert "网络" in response.json()["message"]
@@ -97,7 +111,9 @@ def test_expired_code_fails(client, outbox, django_capture_on_commit_callbacks):
     assert not services.sms_code_verify(phone="13800138000", purpose="register", code=outbox[0][1])
 
 
-def test_login_code_for_unknown_phone_looks_the_same(client, outbox, personas, django_capture_on_commit_callbacks):
+def test_login_code_for_unknown_phone_looks_the_same(
+    client, outbox, personas, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         unknown = send(client, "13700000000", purpose="login", ip="10.0.0.3")
         known = send(client, personas.trainee.phone, purpose="login", ip="10.0.0.4")
@@ -111,7 +127,9 @@ def test_bad_phone_and_purpose_get_stable_codes(client):
     assert response.status_code == 400
     assert response.json()["code"] == "INVALID_PHONE"
     assert "手机号" in response.json()["message"]
-    response = Client().post(reverse("accounts:sms_send"), {"phone": "13800138000", "purpose": "steal"})
+    response = Client().post(
+        reverse("accounts:sms_send"), {"phone": "13800138000", "purpose": "steal"}
+    )
     assert response.json()["code"] == "INVALID_PURPOSE"
     assert SmsCode.objects.count() == 0
 

@@ -64,5 +64,7 @@ def make_trainee(institution: Institution, *, name: str = "张三", n: int | Non
     profile = TraineeProfile(user=user)
     profile.set_id_number(id_number_for(n))
     profile.save()
-    Membership.objects.create(trainee=profile, institution=institution, source=Membership.Source.ADMIN)
+    Membership.objects.create(
+        trainee=profile, institution=institution, source=Membership.Source.ADMIN
+    )
     return user

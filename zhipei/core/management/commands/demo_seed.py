@@ -12,29 +12,71 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from zhipei.accounts.models import ConsentDocument, ConsentRecord, Membership, Role, TraineeProfile, User
+from zhipei.accounts.models import (
+    ConsentDocument,
+    ConsentRecord,
+    Membership,
+    Role,
+    TraineeProfile,
+    User,
+)
 from zhipei.institutions.models import Institution, Region
 from zhipei.lib.creditcode import make_credit_code
 from zhipei.lib.idnumber import compute_check_digit
 from zhipei.lib.video import generate_lesson_video
 
-DEMO_PASSWORD = "Zhipei-Demo-2026"
+DEMO_PASSWORD = "Zhipei-Demo-2026"  # noqa: S105 - printed for the demo, never in production
 INSTITUTIONS = [
     {
-        "key": "voc", "name": "丽水市莲都区职业技能培训学校", "kind": Institution.Kind.VOCATIONAL,
-        "region": "331102", "credit": "52331102MJ8800001", "licence": "人社民1331102000001",
-        "legal_person": "周建华", "contact_name": "陈晓燕", "contact_title": "教务主任",
-        "contact_phone": "13957800001", "address": "浙江省丽水市莲都区中山街 88 号",
+        "key": "voc",
+        "name": "丽水市莲都区职业技能培训学校",
+        "kind": Institution.Kind.VOCATIONAL,
+        "region": "331102",
+        "credit": "52331102MJ8800001",
+        "licence": "人社民1331102000001",
+        "legal_person": "周建华",
+        "contact_name": "陈晓燕",
+        "contact_title": "教务主任",
+        "contact_phone": "13957800001",
+        "address": "浙江省丽水市莲都区中山街 88 号",
     },
     {
-        "key": "ent", "name": "丽水市青田县创业培训中心", "kind": Institution.Kind.ENTREPRENEURSHIP,
-        "region": "331121", "credit": "52331121MJ8800002", "licence": "人社民1331121000002",
-        "legal_person": "吴海峰", "contact_name": "叶丽娟", "contact_title": "培训部负责人",
-        "contact_phone": "13957800002", "address": "浙江省丽水市青田县鹤城街道 66 号",
+        "key": "ent",
+        "name": "丽水市青田县创业培训中心",
+        "kind": Institution.Kind.ENTREPRENEURSHIP,
+        "region": "331121",
+        "credit": "52331121MJ8800002",
+        "licence": "人社民1331121000002",
+        "legal_person": "吴海峰",
+        "contact_name": "叶丽娟",
+        "contact_title": "培训部负责人",
+        "contact_phone": "13957800002",
+        "address": "浙江省丽水市青田县鹤城街道 66 号",
     },
 ]
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"
-GIVEN = ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "洋", "艳", "勇", "军", "杰", "娟", "涛", "明", "超", "秀英", "霞", "平"]
+GIVEN = [
+    "伟",
+    "芳",
+    "娜",
+    "敏",
+    "静",
+    "丽",
+    "强",
+    "磊",
+    "洋",
+    "艳",
+    "勇",
+    "军",
+    "杰",
+    "娟",
+    "涛",
+    "明",
+    "超",
+    "秀英",
+    "霞",
+    "平",
+]
 
 
 def demo_id_number(n: int) -> str:
@@ -62,34 +104,58 @@ class Command(BaseCommand):
             inst, _ = Institution.objects.get_or_create(
                 credit_code=make_credit_code(spec["credit"]),
                 defaults={
-                    "name": spec["name"], "kind": spec["kind"], "region": Region.objects.get(code=spec["region"]),
-                    "licence_no": spec["licence"], "legal_person": spec["legal_person"],
-                    "contact_name": spec["contact_name"], "contact_title": spec["contact_title"],
-                    "contact_phone": spec["contact_phone"], "address": spec["address"],
+                    "name": spec["name"],
+                    "kind": spec["kind"],
+                    "region": Region.objects.get(code=spec["region"]),
+                    "licence_no": spec["licence"],
+                    "legal_person": spec["legal_person"],
+                    "contact_name": spec["contact_name"],
+                    "contact_title": spec["contact_title"],
+                    "contact_phone": spec["contact_phone"],
+                    "address": spec["address"],
                 },
             )
             institutions[spec["key"]] = inst
         staff = [
-            self._staff("voc_admin", "陈晓燕", Role.INSTITUTION_ADMIN, institution=institutions["voc"]),
+            self._staff(
+                "voc_admin", "陈晓燕", Role.INSTITUTION_ADMIN, institution=institutions["voc"]
+            ),
             self._staff("voc_teacher", "王立新", Role.INSTRUCTOR, institution=institutions["voc"]),
-            self._staff("ent_admin", "叶丽娟", Role.INSTITUTION_ADMIN, institution=institutions["ent"]),
+            self._staff(
+                "ent_admin", "叶丽娟", Role.INSTITUTION_ADMIN, institution=institutions["ent"]
+            ),
             self._staff("ent_teacher", "徐文斌", Role.INSTRUCTOR, institution=institutions["ent"]),
-            self._staff("lishui_bureau", "丽水市人社局（备案测试账号）", Role.REGULATOR,
-                        region_id="331100", regulator_office=User.RegulatorOffice.ALL),
-            self._staff("liandu_bureau", "莲都区人社局培训科", Role.REGULATOR,
-                        region_id="331102", regulator_office=User.RegulatorOffice.TRAINING),
+            self._staff(
+                "lishui_bureau",
+                "丽水市人社局（备案测试账号）",
+                Role.REGULATOR,
+                region_id="331100",
+                regulator_office=User.RegulatorOffice.ALL,
+            ),
+            self._staff(
+                "liandu_bureau",
+                "莲都区人社局培训科",
+                Role.REGULATOR,
+                region_id="331102",
+                regulator_office=User.RegulatorOffice.TRAINING,
+            ),
             self._staff("ops_admin", "平台运维", Role.OPERATOR),
             self._staff("sec_officer", "安全保密管理员", Role.SECURITY),
             self._staff("auditor", "安全审计员", Role.AUDITOR),
         ]
-        consent = ConsentDocument.objects.filter(kind=ConsentDocument.Kind.PERSONAL_INFO).latest("effective_at")
+        consent = ConsentDocument.objects.filter(kind=ConsentDocument.Kind.PERSONAL_INFO).latest(
+            "effective_at"
+        )
         trainees = []
         for n in range(20):
             phone = f"1380000{n + 1:04d}"
             user = User.objects.filter(username=f"demo_trainee_{n + 1:02d}").first()
             if user is None:
-                user = User(username=f"demo_trainee_{n + 1:02d}", role=Role.TRAINEE,
-                            name=SURNAMES[n] + GIVEN[n])
+                user = User(
+                    username=f"demo_trainee_{n + 1:02d}",
+                    role=Role.TRAINEE,
+                    name=SURNAMES[n] + GIVEN[n],
+                )
                 user.set_phone(phone)
                 user.set_unusable_password()
                 user.save()
@@ -97,8 +163,12 @@ class Command(BaseCommand):
                 profile.set_id_number(demo_id_number(n))
                 profile.save()
                 inst = institutions["voc"] if n < 10 else institutions["ent"]
-                Membership.objects.create(trainee=profile, institution=inst, source=Membership.Source.IMPORT)
-                ConsentRecord.objects.create(user=user, document=consent, action=ConsentRecord.Action.ACCEPT)
+                Membership.objects.create(
+                    trainee=profile, institution=inst, source=Membership.Source.IMPORT
+                )
+                ConsentRecord.objects.create(
+                    user=user, document=consent, action=ConsentRecord.Action.ACCEPT
+                )
             trainees.append(user)
         return staff, trainees
 
@@ -119,11 +189,18 @@ class Command(BaseCommand):
         out("职培 Zhipei demo — http://127.0.0.1:8000")
         out("=" * 72)
         out(f"工作人员（密码均为 {DEMO_PASSWORD}；第二步的动态验证码：")
-        out("  在身份验证器 App 中添加下列密钥，或运行 .venv/bin/python manage.py demo_totp 用户名）")
+        out(
+            "  在身份验证器 App 中添加下列密钥，或运行 .venv/bin/python manage.py demo_totp 用户名）"
+        )
         for user in staff:
-            where = {"inst_admin": "/console/login/", "instructor": "/console/login/",
-                     "regulator": "/portal/login/"}.get(user.role, "/ops/login/")
-            out(f"  {user.username:<15} {user.get_role_display():<10} {where:<16} TOTP 密钥 {user.totp_secret}")
+            where = {
+                "inst_admin": "/console/login/",
+                "instructor": "/console/login/",
+                "regulator": "/portal/login/",
+            }.get(user.role, "/ops/login/")
+            out(
+                f"  {user.username:<15} {user.get_role_display():<10} {where:<16} TOTP 密钥 {user.totp_secret}"
+            )
         out("学员（手机号 + 短信验证码，登录页 /login/；演示环境的验证码打印在本终端）:")
         for user in trainees[:3] + trainees[10:12]:
             inst = user.trainee_profile.memberships.first().institution.name  # type: ignore[union-attr]

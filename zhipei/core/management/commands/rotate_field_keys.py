@@ -34,25 +34,37 @@ class Command(BaseCommand):
             # Read the stored tokens as plain text (Cast skips the decrypting field type).
             raw = {f"raw_{name}": Cast(F(name), output_field=TextField()) for name in fields}
             rows = model._default_manager.annotate(**raw).values_list("pk", *raw.keys())
-            stale = [r[0] for r in rows.iterator() if any(t and cipher.needs_rotation(t) for t in r[1:])]
+            stale = [
+                r[0] for r in rows.iterator() if any(t and cipher.needs_rotation(t) for t in r[1:])
+            ]
             for start in range(0, len(stale), batch):
                 with transaction.atomic():
                     for obj in model._default_manager.filter(pk__in=stale[start : start + batch]):
                         # Reading decrypted with whichever key; saving encrypts with the current one.
                         obj.save(update_fields=fields)
-            self.stdout.write(f"{model._meta.label}: {len(stale)} 行已用密钥 {cipher.current_key_id} 重新加密")
+            self.stdout.write(
+                f"{model._meta.label}: {len(stale)} 行已用密钥 {cipher.current_key_id} 重新加密"
+            )
         self._reindex(batch)
 
     def _reindex(self, batch: int) -> None:
         """Blind indexes follow ZHIPEI_BLIND_INDEX_KEY; recompute them all (idempotent)."""
         changed = 0
         with transaction.atomic():
-            for user in User.objects.filter(phone_index__isnull=False).only("pk", "phone", "phone_index").iterator(batch):
+            for user in (
+                User.objects.filter(phone_index__isnull=False)
+                .only("pk", "phone", "phone_index")
+                .iterator(batch)
+            ):
                 if user.phone and user.phone_index != phone_index(user.phone):
                     User.objects.filter(pk=user.pk).update(phone_index=phone_index(user.phone))
                     changed += 1
-            for p in TraineeProfile.objects.only("pk", "id_number", "id_number_index").iterator(batch):
+            for p in TraineeProfile.objects.only("pk", "id_number", "id_number_index").iterator(
+                batch
+            ):
                 if p.id_number_index != id_number_index(p.id_number):
-                    TraineeProfile.objects.filter(pk=p.pk).update(id_number_index=id_number_index(p.id_number))
+                    TraineeProfile.objects.filter(pk=p.pk).update(
+                        id_number_index=id_number_index(p.id_number)
+                    )
                     changed += 1
         self.stdout.write(f"盲索引：{changed} 行已更新")

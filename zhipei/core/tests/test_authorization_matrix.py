@@ -1,0 +1,128 @@
+"""Every URL pattern × every persona has an expected status; a new URL without a row fails here."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from conftest import client_for
+
+pytestmark = pytest.mark.django_db
+
+PERSONAS = [
+    "anon",
+    "trainee",
+    "instructor",
+    "admin",
+    "other_admin",
+    "county_regulator",
+    "city_regulator",
+    "operator",
+    "security",
+    "auditor",
+]
+INST_STAFF = {"instructor", "admin", "other_admin"}
+REGULATORS = {"county_regulator", "city_regulator"}
+PLATFORM = {"operator", "security", "auditor"}
+STAFF = INST_STAFF | REGULATORS | PLATFORM
+
+
+def expect(default: int, **overrides: int) -> dict[str, int]:
+    return {p: overrides.get(p, default) for p in PERSONAS}
+
+
+def group(statuses: dict[str, int], members: set[str], status: int) -> dict[str, int]:
+    return {**statuses, **{m: status for m in members}}
+
+
+def staff_only(members: set[str], ok: int = 200) -> dict[str, int]:
+    return group(expect(403, anon=302), members, ok)
+
+
+# name -> (method, kwargs factory over personas, expected status per persona)
+MATRIX = {
+    "health": ("get", None, expect(200)),
+    "trainee:home": ("get", None, group(expect(200), STAFF, 302)),
+    "trainee:login": ("get", None, group(expect(302), {"anon"}, 200)),
+    "trainee:register": ("get", None, group(expect(302), {"anon"}, 200)),
+    "trainee:profile": ("get", None, staff_only({"trainee"})),
+    "trainee:consents": ("get", None, staff_only({"trainee"})),
+    "trainee:consent_decide": (
+        "post",
+        lambda p: {"kind": "biometric", "action": "accept"},
+        staff_only({"trainee"}, ok=302),
+    ),
+    "accounts:sms_send": ("post", None, expect(400)),  # no phone given: a clear 400 for anyone
+    "accounts:logout": ("post", None, expect(302)),
+    "accounts:totp": ("get", None, expect(302)),  # no password step pending
+    "accounts:password_change": ("get", None, group(expect(302), STAFF, 200)),
+    "console:login": ("get", None, group(expect(200), INST_STAFF, 302)),
+    "console:home": ("get", None, staff_only(INST_STAFF)),
+    "console:trainees": ("get", None, staff_only(INST_STAFF)),
+    "console:trainee_detail": (
+        "get",
+        lambda p: {"pk": p.trainee.trainee_profile.pk},
+        {**staff_only({"instructor", "admin"}), "other_admin": 404},
+    ),
+    "console:trainee_reveal": (
+        "post",
+        lambda p: {"pk": p.trainee.trainee_profile.pk},
+        {**staff_only({"admin"}), "other_admin": 404},
+    ),
+    "console:institution": ("get", None, staff_only(INST_STAFF)),
+    "portal:login": ("get", None, group(expect(200), REGULATORS, 302)),
+    "portal:home": ("get", None, staff_only(REGULATORS)),
+    "portal:institutions": ("get", None, staff_only(REGULATORS)),
+    "portal:institution_detail": ("get", lambda p: {"pk": p.inst_a.pk}, staff_only(REGULATORS)),
+    "ops:login": ("get", None, group(expect(200), PLATFORM, 302)),
+    "ops:home": ("get", None, staff_only(PLATFORM)),
+    "ops:institutions": ("get", None, staff_only({"operator"})),
+    "ops:institution_new": ("get", None, staff_only({"operator"})),
+    "ops:institution_detail": ("get", lambda p: {"pk": p.inst_a.pk}, staff_only({"operator"})),
+    "ops:account_new": ("get", None, staff_only({"operator"})),
+    "ops:security": ("get", None, staff_only({"security"})),
+    "ops:account_unlock": ("post", lambda p: {"pk": p.admin.pk}, staff_only({"security"}, ok=302)),
+    "ops:account_totp_reset": (
+        "post",
+        lambda p: {"pk": p.instructor.pk},
+        staff_only({"security"}, ok=302),
+    ),
+    "ops:audit": ("get", None, staff_only({"auditor"})),
+    "ops:audit_verify": ("post", None, staff_only({"auditor"}, ok=302)),
+}
+
+
+def url_names(resolver: URLResolver | None = None, prefix: str = "") -> list[str]:
+    names = []
+    for entry in (resolver or get_resolver()).url_patterns:
+        if isinstance(entry, URLResolver):
+            ns = f"{prefix}{entry.namespace}:" if entry.namespace else prefix
+            names += url_names(entry, ns)
+        elif isinstance(entry, URLPattern) and entry.name:
+            names.append(prefix + entry.name)
+    return names
+
+
+def test_every_url_has_a_row():
+    missing = sorted(set(url_names()) - set(MATRIX))
+    assert not missing, f"URL patterns without an expected outcome in the matrix: {missing}"
+    stale = sorted(set(MATRIX) - set(url_names()))
+    assert not stale, f"matrix rows for URLs that no longer exist: {stale}"
+
+
+@pytest.mark.parametrize("name", sorted(MATRIX))
+def test_matrix(name, personas):
+    method, kwargs, expected = MATRIX[name]
+    url = reverse(name, kwargs=kwargs(personas) if kwargs else None)
+    got = {}
+    for persona in PERSONAS:
+        user = None if persona == "anon" else getattr(personas, persona)
+        got[persona] = getattr(client_for(user), method)(url).status_code
+    assert got == expected
+
+
+@pytest.mark.parametrize("name", sorted(n for n, row in MATRIX.items() if row[0] == "post"))
+def test_post_only_urls_refuse_get(name, personas):
+    _, kwargs, _ = MATRIX[name]
+    url = reverse(name, kwargs=kwargs(personas) if kwargs else None)
+    assert client_for(personas.admin).get(url).status_code == 405
