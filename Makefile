@@ -20,7 +20,8 @@ demo: install
 	$(BIN)/python manage.py runserver 127.0.0.1:8000 --noreload
 
 test: install
-	$(BIN)/pytest -p no:cacheprovider -n 2 --dist loadfile
+	# No persistent connections: live-server threads must not keep test databases open.
+	ZHIPEI_DB_CONN_MAX_AGE=0 $(BIN)/pytest -p no:cacheprovider -n 2 --dist loadfile
 
 lint: install
 	$(BIN)/ruff format --check .

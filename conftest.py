@@ -92,3 +92,60 @@ def client_for(user: User | None) -> Client:
     if user is not None:
         client.force_login(user, backend="zhipei.accounts.backends.ZhipeiBackend")
     return client
+
+
+CHROMIUM = "/usr/bin/chromium"
+WEBCAM_DIR = (
+    __import__("pathlib").Path(__file__).resolve().parent.parent / "shared" / "testdata" / "webcam"
+)
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    import os
+
+    if not os.path.exists(CHROMIUM):
+        if os.getenv("CI"):
+            pytest.fail(
+                "Debian's Chromium must be installed at /usr/bin/chromium for browser tests"
+            )
+        pytest.skip("no /usr/bin/chromium (apt-get install chromium)")
+    # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make
+    # themselves are still plain synchronous code.
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    return CHROMIUM
+
+
+@pytest.fixture
+def browser_page(chromium_path):
+    """A fresh headless Chromium page; console errors (CSP violations...) are collected."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=chromium_path,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+            ],
+        )
+        context = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844})
+        page = context.new_page()
+        page.console_errors = []
+        page.on("console", lambda m: m.type == "error" and page.console_errors.append(m.text))
+        page.on(
+            "response",
+            lambda r: r.status >= 400 and page.console_errors.append(f"{r.status} {r.url}"),
+        )
+        try:
+            yield page
+        finally:
+            browser.close()
+            # Playwright's greenlet gives ORM calls made meanwhile their own connection
+            # (Django keys connections by context); close it or the test database stays open.
+            from django.db import connections
+
+            connections.close_all()

@@ -199,6 +199,7 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "zhipei" / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.getenv("ZHIPEI_MEDIA_ROOT", str(DATA_DIR / "media")))
 

@@ -2,13 +2,20 @@
 
 import os
 import socket
+import subprocess
+import sys
+import uuid
+from pathlib import Path
 
 import pytest
+from celery import Celery
 from django.conf import settings
 
 from zhipei.celery import app
+from zhipei.core.tasks import ping
 
 REDIS_URL = os.getenv("ZHIPEI_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def redis_up() -> bool:
@@ -22,27 +29,49 @@ def redis_up() -> bool:
 def test_without_a_broker_tasks_run_inline():
     assert not settings.CELERY_BROKER_URL
     assert app.conf.task_always_eager is True
-
-
-@app.task(name="zhipei.tests.add")
-def add(x: int, y: int) -> int:
-    return x + y
+    assert ping.delay().get() == "pong"
 
 
 @pytest.mark.redis
-def test_a_real_task_goes_through_redis():
+def test_a_real_task_goes_through_redis_to_a_worker_process(tmp_path):
     if not redis_up():
         if os.getenv("CI"):
             pytest.fail("Redis must run on 127.0.0.1:6379 in CI")
         pytest.skip("no Redis on 127.0.0.1:6379")
-    from celery.contrib.testing.worker import start_worker
-
-    old = {k: app.conf[k] for k in ("broker_url", "result_backend", "task_always_eager")}
-    app.conf.update(broker_url=REDIS_URL, result_backend=REDIS_URL, task_always_eager=False)
+    queue = f"zhipei-test-{uuid.uuid4().hex[:8]}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DATABASE_URL")}
+    env.update(
+        CELERY_BROKER_URL=REDIS_URL, CELERY_RESULT_BACKEND=REDIS_URL, ZHIPEI_DATA_DIR=str(tmp_path)
+    )
+    # The project's own worker, configured only through the environment, as in production.
+    worker = subprocess.Popen(  # noqa: S603
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "zhipei",
+            "worker",
+            "--pool",
+            "solo",
+            "-Q",
+            queue,
+            "--loglevel",
+            "WARNING",
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    client = Celery("zhipei-test-client", broker=REDIS_URL, backend=REDIS_URL)
     try:
-        with start_worker(app, pool="solo", perform_ping_check=False, loglevel="WARNING"):
-            result = add.delay(2, 40)
-            assert result.get(timeout=20) == 42
-            assert result.backend.__class__.__name__ == "RedisBackend"
+        result = client.send_task("zhipei.core.tasks.ping", queue=queue)
+        assert result.get(timeout=60) == "pong"
     finally:
-        app.conf.update(**old)
+        worker.terminate()
+        worker.wait(timeout=20)
+        client.close()
