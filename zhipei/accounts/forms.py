@@ -10,6 +10,7 @@ from django.contrib.auth import password_validation
 from django.utils import timezone
 
 from zhipei.accounts.models import SmsCode
+from zhipei.core.forms import Form
 from zhipei.institutions.models import Institution
 from zhipei.lib.idnumber import InvalidIdNumber, parse_id_number
 from zhipei.lib.phone import InvalidPhone, normalize_mobile
@@ -31,7 +32,7 @@ class PhoneField(forms.CharField):
         try:
             return normalize_mobile(value)
         except InvalidPhone as exc:
-            raise forms.ValidationError(f"手机号：{exc}", code="invalid_phone") from exc
+            raise forms.ValidationError(str(exc), code="invalid_phone") from exc
 
 
 class IdNumberField(forms.CharField):
@@ -46,10 +47,10 @@ class IdNumberField(forms.CharField):
         try:
             parsed = parse_id_number(value)
         except InvalidIdNumber as exc:
-            raise forms.ValidationError(f"身份证号：{exc}", code="invalid_id_number") from exc
+            raise forms.ValidationError(str(exc), code="invalid_id_number") from exc
         if parsed.age_on(timezone.localdate()) < settings.MIN_TRAINEE_AGE:
             raise forms.ValidationError(
-                f"身份证号：未满{settings.MIN_TRAINEE_AGE}周岁，须由监护人陪同到培训机构线下办理",
+                f"未满{settings.MIN_TRAINEE_AGE}周岁，须由监护人陪同到培训机构线下办理",
                 code="too_young",
             )
         return parsed.number
@@ -61,34 +62,39 @@ class SmsCodeField(forms.CharField):
         kwargs.setdefault("max_length", 6)
         kwargs.setdefault("min_length", 6)
         kwargs.setdefault(
-            "error_messages", {"min_length": "短信验证码为6位数字", "required": "请输入短信验证码"}
+            "error_messages",
+            {
+                "min_length": "应为6位数字",
+                "max_length": "应为6位数字",
+                "required": "请输入短信验证码",
+            },
         )
         super().__init__(**kwargs)
         self.widget.attrs.update({"inputmode": "numeric", "autocomplete": "one-time-code"})
 
 
-class SmsSendForm(forms.Form):
+class SmsSendForm(Form):
     phone = PhoneField()
     purpose = forms.ChoiceField(choices=SmsCode.Purpose.choices)
 
 
-class TraineeLoginForm(forms.Form):
+class TraineeLoginForm(Form):
     phone = PhoneField()
     code = SmsCodeField()
 
 
-class TraineeRegisterForm(forms.Form):
+class TraineeRegisterForm(Form):
     institution = forms.ModelChoiceField(
         queryset=Institution.objects.filter(is_active=True),
         label="培训机构",
         empty_label="请选择培训机构",
-        error_messages={"invalid_choice": "培训机构：请选择列表中的机构"},
+        error_messages={"invalid_choice": "请选择列表中的机构"},
     )
     name = forms.CharField(
         label="真实姓名",
         max_length=50,
         min_length=2,
-        error_messages={"min_length": "真实姓名：至少2个字"},
+        error_messages={"min_length": "至少2个字"},
     )
     id_number = IdNumberField()
     phone = PhoneField()
@@ -101,11 +107,11 @@ class TraineeRegisterForm(forms.Form):
     def clean_name(self) -> str:
         name = "".join(self.cleaned_data["name"].split())
         if any(c.isdigit() for c in name):
-            raise forms.ValidationError("真实姓名：不能包含数字", code="invalid_name")
+            raise forms.ValidationError("不能包含数字", code="invalid_name")
         return name
 
 
-class StaffLoginForm(forms.Form):
+class StaffLoginForm(Form):
     username = forms.CharField(
         label="用户名", max_length=150, widget=forms.TextInput(attrs={"autocomplete": "username"})
     )
@@ -114,7 +120,7 @@ class StaffLoginForm(forms.Form):
     )
 
 
-class TotpForm(forms.Form):
+class TotpForm(Form):
     code = forms.CharField(
         label="动态验证码",
         max_length=20,
@@ -123,7 +129,7 @@ class TotpForm(forms.Form):
     )
 
 
-class PasswordChangeForm(forms.Form):
+class PasswordChangeForm(Form):
     old_password = forms.CharField(
         label="当前密码", widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
     )

@@ -73,7 +73,7 @@ def staff_login(request: HttpRequest, face: str) -> HttpResponse:
     title, roles = FACES[face]
     if request.user.is_authenticated and request.user.role in roles:
         return redirect(home_url_name(request.user.role))
-    form = StaffLoginForm(request.POST or None)
+    form = StaffLoginForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             user = services.staff_check_password(
@@ -126,7 +126,7 @@ def totp(request: HttpRequest) -> HttpResponse:
     if user is None:
         messages.warning(request, "登录已超时，请重新输入用户名和密码")
         return redirect(f"{request.session.get('pending_face', 'console')}:login")
-    form = TotpForm(request.POST or None)
+    form = TotpForm(request.POST if request.method == "POST" else None)
     enrolling = not user.totp_enabled
     if request.method == "POST" and form.is_valid():
         code = form.cleaned_data["code"]
@@ -160,7 +160,7 @@ def _qr_data_uri(text: str) -> str:
 def password_change(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated or not request.user.is_staff_role:
         return redirect("console:login")
-    form = PasswordChangeForm(request.user, request.POST or None)
+    form = PasswordChangeForm(request.user, request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         services.password_change(
             user=request.user, new_password=form.cleaned_data["new_password1"], request=request

@@ -1,10 +1,9 @@
-from django import forms
-
 from zhipei.accounts.forms import PhoneField
+from zhipei.core.forms import ModelForm
 from zhipei.institutions.models import Institution
 
 
-class InstitutionContactForm(forms.ModelForm):
+class InstitutionContactForm(ModelForm):
     """What an institution admin may change about their own institution."""
 
     contact_phone = PhoneField(label="联系人手机")

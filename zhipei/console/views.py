@@ -96,7 +96,11 @@ def institution(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     inst = get_object_or_404(visible_institutions(user), pk=user.institution_id)
     can_edit = user.has_perm(Perm.INSTITUTION_EDIT_OWN)
-    form = InstitutionContactForm(request.POST or None, instance=inst) if can_edit else None
+    form = (
+        InstitutionContactForm(request.POST if request.method == "POST" else None, instance=inst)
+        if can_edit
+        else None
+    )
     if request.method == "POST":
         if form is None:
             return HttpResponse(status=403)

@@ -8,11 +8,12 @@ from django.core.validators import RegexValidator
 from zhipei.accounts.forms import PhoneField
 from zhipei.accounts.models import INSTITUTION_ROLES, Role, User
 from zhipei.audit.models import AuditEntry
+from zhipei.core.forms import Form, ModelForm
 from zhipei.institutions.models import Institution, Region
 from zhipei.lib.creditcode import InvalidCreditCode, validate_credit_code
 
 
-class InstitutionForm(forms.ModelForm):
+class InstitutionForm(ModelForm):
     contact_phone = PhoneField(label="联系人手机")
 
     class Meta:
@@ -34,18 +35,16 @@ class InstitutionForm(forms.ModelForm):
         try:
             return validate_credit_code(self.cleaned_data["credit_code"])
         except InvalidCreditCode as exc:
-            raise forms.ValidationError(
-                f"统一社会信用代码：{exc}", code="invalid_credit_code"
-            ) from exc
+            raise forms.ValidationError(str(exc), code="invalid_credit_code") from exc
 
 
-class StaffAccountForm(forms.Form):
+class StaffAccountForm(Form):
     username = forms.CharField(
         label="用户名",
         max_length=40,
         validators=[
             RegexValidator(
-                r"^[a-zA-Z][a-zA-Z0-9_.-]{2,39}$", "用户名：3–40位字母、数字、下划线，以字母开头"
+                r"^[a-zA-Z][a-zA-Z0-9_.-]{2,39}$", "3–40位字母、数字、下划线，以字母开头"
             )
         ],
     )
@@ -70,21 +69,19 @@ class StaffAccountForm(forms.Form):
     def clean_username(self) -> str:
         username = self.cleaned_data["username"]
         if User.objects.filter(username__iexact=username).exists():
-            raise forms.ValidationError("用户名：已被使用", code="username_taken")
+            raise forms.ValidationError("已被使用", code="username_taken")
         return username
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         role = data.get("role")
         if role in INSTITUTION_ROLES and not data.get("institution"):
-            self.add_error("institution", "所属机构：讲师和机构管理员必须属于一个机构")
+            self.add_error("institution", "讲师和机构管理员必须属于一个机构")
         if role == Role.REGULATOR:
             if not data.get("region"):
-                self.add_error("region", "监管地区：监管人员必须指定监管地区")
+                self.add_error("region", "监管人员必须指定监管地区")
             if not data.get("regulator_office"):
-                self.add_error(
-                    "regulator_office", "监管部门：请选择培训职能处（科）室或就业服务中心"
-                )
+                self.add_error("regulator_office", "请选择培训职能处（科）室或就业服务中心")
         if role not in INSTITUTION_ROLES:
             data["institution"] = None
         if role != Role.REGULATOR:
@@ -92,7 +89,7 @@ class StaffAccountForm(forms.Form):
         return data
 
 
-class AuditFilterForm(forms.Form):
+class AuditFilterForm(Form):
     action = forms.CharField(label="操作", required=False, max_length=64)
     actor = forms.CharField(label="操作人", required=False, max_length=150)
     result = forms.ChoiceField(

@@ -49,7 +49,7 @@ def institutions(request: HttpRequest) -> HttpResponse:
 
 @require_perm(Perm.OPS, Perm.INSTITUTION_MANAGE)
 def institution_new(request: HttpRequest) -> HttpResponse:
-    form = InstitutionForm(request.POST or None)
+    form = InstitutionForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         inst = institution_create(by=request.user, request=request, **form.cleaned_data)  # type: ignore[arg-type]
         messages.success(request, f"已创建机构：{inst.name}")
@@ -67,7 +67,8 @@ def institution_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_perm(Perm.OPS, Perm.INSTITUTION_MANAGE)
 def account_new(request: HttpRequest) -> HttpResponse:
     form = StaffAccountForm(
-        request.POST or None, initial={"institution": request.GET.get("institution")}
+        request.POST if request.method == "POST" else None,
+        initial={"institution": request.GET.get("institution")},
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -126,6 +127,9 @@ def account_totp_reset(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_perm(Perm.OPS, Perm.AUDIT_VIEW)
 def audit(request: HttpRequest) -> HttpResponse:
+    # Logged first, so the page the auditor sees already includes this very view.
+    filters = sorted(k for k, v in request.GET.items() if v)
+    audit_log(action="audit.view", request=request, detail={"filters": filters})
     form = AuditFilterForm(request.GET or None)
     qs = AuditEntry.objects.all()
     if form.is_valid():
@@ -144,7 +148,6 @@ def audit(request: HttpRequest) -> HttpResponse:
                 at__lt=datetime.combine(data["until"] + timedelta(days=1), time.min, tzinfo=tz)
             )
     page, query_string = paginate(request, qs.order_by("-id"), per_page=50)
-    audit_log(action="audit.view", request=request, detail={"page": page.number})
     return render(
         request, "ops/audit.html", {"form": form, "page_obj": page, "query_string": query_string}
     )

@@ -56,7 +56,7 @@ def _dashboard(request: HttpRequest) -> HttpResponse:
 def login_view(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect(home_url_name(request.user.role))
-    form = TraineeLoginForm(request.POST or None)
+    form = TraineeLoginForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             user = services.trainee_sms_login(
@@ -77,7 +77,8 @@ def register(request: HttpRequest) -> HttpResponse:
     if consent is None:
         raise Http404("尚未发布个人信息处理同意书")
     form = TraineeRegisterForm(
-        request.POST or None, initial={"institution": request.GET.get("institution")}
+        request.POST if request.method == "POST" else None,
+        initial={"institution": request.GET.get("institution")},
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

@@ -62,7 +62,7 @@ def test_register_creates_encrypted_real_name_trainee(client, personas, code):
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
-        ("id_number", "110105194912310021", "身份证号：身份证号校验位不正确"),
+        ("id_number", "110105194912310021", "身份证号校验位不正确"),
         ("id_number", "11010519491331002X", "身份证号"),
         ("id_number", "1101051949", "身份证号"),
         ("phone", "1380013800", "手机号"),
@@ -104,3 +104,19 @@ def test_consent_is_required(client, personas, code):
     response = register(client, personas, agree="")
     assert "请阅读并同意" in response.content.decode()
     assert SmsCode.objects.filter(consumed_at__isnull=False).count() == 0
+
+
+def test_every_error_of_an_empty_form_names_its_field(client, personas):
+    response = client.post(reverse("trainee:register"), {})
+    errors = response.context["form"].errors
+    assert set(errors) == {"institution", "name", "id_number", "phone", "code", "agree"}
+    labels = {
+        "institution": "培训机构",
+        "name": "真实姓名",
+        "id_number": "身份证号",
+        "phone": "手机号",
+        "code": "短信验证码",
+        "agree": "我已阅读",
+    }
+    for field, messages in errors.items():
+        assert all(m.startswith(labels[field]) for m in messages), messages

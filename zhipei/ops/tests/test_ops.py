@@ -111,3 +111,8 @@ def test_auditor_filters_the_log_and_operator_cannot_read_it(personas):
     assert AuditEntry.objects.filter(action="audit.view", actor_role=Role.AUDITOR).exists()
     response = auditor.post(reverse("ops:audit_verify"), follow=True)
     assert "哈希链完整" in response.content.decode()
+
+
+def test_audit_page_includes_the_view_itself(personas):
+    body = client_for(personas.auditor).get(reverse("ops:audit")).content.decode()
+    assert "audit.view" in body
