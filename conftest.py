@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from zhipei.accounts.models import ConsentDocument, ConsentRecord, Role, User
 from zhipei.core.tests.factories import InstitutionFactory, UserFactory, make_trainee
+from zhipei.courses.models import Course
 from zhipei.institutions.models import Institution, Region
 
 
@@ -34,6 +35,7 @@ class Personas:
     operator: User
     security: User
     auditor: User
+    course: Course
 
     def all(self) -> dict[str, User]:
         return {k: v for k, v in vars(self).items() if isinstance(v, User)}
@@ -83,6 +85,15 @@ def personas(db) -> Personas:
         operator=_staff("operator", Role.OPERATOR),
         security=_staff("security", Role.SECURITY),
         auditor=_staff("auditor", Role.AUDITOR),
+        course=Course.objects.create(
+            institution=inst_a,
+            title="电工基础",
+            kind=Course.Kind.VOCATIONAL,
+            occupation="电工",
+            level="五级",
+            theory_hours=40,
+            practical_hours=20,
+        ),
     )
 
 

@@ -33,15 +33,23 @@ def main() -> None:
         cipher = FieldCipher(keyring, algorithm=alg)
         tokens = [cipher.encrypt(v, context="bench") for v in values]
         name = alg.split("-")[0]
-        results[f"{name}_encrypt_us"] = per_op_us(lambda v, c=cipher: c.encrypt(v, context="bench"), values)
-        results[f"{name}_decrypt_us"] = per_op_us(lambda t, c=cipher: c.decrypt(t, context="bench"), tokens)
+        results[f"{name}_encrypt_us"] = per_op_us(
+            lambda v, c=cipher: c.encrypt(v, context="bench"), values
+        )
+        results[f"{name}_decrypt_us"] = per_op_us(
+            lambda t, c=cipher: c.decrypt(t, context="bench"), tokens
+        )
     for h in ("sm3", "sha256"):
         index = BlindIndex(os.urandom(32), hash=h)
-        results[f"blind_index_{h}_us"] = per_op_us(lambda v, i=index: i.compute(v, context="id_number"), values)
+        results[f"blind_index_{h}_us"] = per_op_us(
+            lambda v, i=index: i.compute(v, context="id_number"), values
+        )
     for key, value in results.items():
         print(f"{key}={value:.2f}")
     print(f"sm4_to_aes_decrypt_ratio={results['sm4_decrypt_us'] / results['aes_decrypt_us']:.2f}")
-    print(f"sm3_to_sha256_index_ratio={results['blind_index_sm3_us'] / results['blind_index_sha256_us']:.2f}")
+    print(
+        f"sm3_to_sha256_index_ratio={results['blind_index_sm3_us'] / results['blind_index_sha256_us']:.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "zhipei.audit",
     "zhipei.institutions",
     "zhipei.accounts",
+    "zhipei.courses",
     "zhipei.trainee",
     "zhipei.console",
     "zhipei.portal",

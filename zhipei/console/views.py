@@ -13,6 +13,7 @@ from zhipei.accounts.selectors import trainee_search, trainees_visible_to
 from zhipei.audit.services import audit_log
 from zhipei.console.forms import InstitutionContactForm
 from zhipei.core.pagination import paginate
+from zhipei.courses.selectors import courses_visible_to
 from zhipei.institutions.scoping import visible_institutions
 from zhipei.institutions.services import institution_update
 
@@ -114,3 +115,18 @@ def institution(request: HttpRequest) -> HttpResponse:
             messages.success(request, "机构信息已保存")
             return redirect("console:institution")
     return render(request, "console/institution.html", {"institution": inst, "form": form})
+
+
+@require_perm(Perm.CONSOLE)
+def courses(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    page, query_string = paginate(request, courses_visible_to(user))
+    return render(request, "console/courses.html", {"page_obj": page, "query_string": query_string})
+
+
+@require_perm(Perm.CONSOLE)
+def course_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    course = get_object_or_404(courses_visible_to(user), pk=pk)
+    chapters = course.chapters.prefetch_related("lessons")
+    return render(request, "console/course_detail.html", {"course": course, "chapters": chapters})

@@ -70,6 +70,12 @@ MATRIX = {
         {**staff_only({"admin"}), "other_admin": 404},
     ),
     "console:institution": ("get", None, staff_only(INST_STAFF)),
+    "console:courses": ("get", None, staff_only(INST_STAFF)),
+    "console:course_detail": (
+        "get",
+        lambda p: {"pk": p.course.pk},
+        {**staff_only({"instructor", "admin"}), "other_admin": 404},
+    ),
     "portal:login": ("get", None, group(expect(200), REGULATORS, 302)),
     "portal:home": ("get", None, staff_only(REGULATORS)),
     "portal:institutions": ("get", None, staff_only(REGULATORS)),

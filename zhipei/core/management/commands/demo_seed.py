@@ -3,11 +3,13 @@ the platform's three roles and a generated sample lesson video; then print every
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import pyotp
 from django.conf import settings
+from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
@@ -20,11 +22,14 @@ from zhipei.accounts.models import (
     TraineeProfile,
     User,
 )
+from zhipei.courses.models import Chapter, Course, Lesson
+from zhipei.courses.services import course_create, lesson_create_with_video
 from zhipei.institutions.models import Institution, Region
 from zhipei.lib.creditcode import make_credit_code
 from zhipei.lib.idnumber import compute_check_digit
 from zhipei.lib.video import generate_lesson_video
 
+SAMPLE_COURSE = "安全生产基础知识"
 DEMO_PASSWORD = "Zhipei-Demo-2026"  # noqa: S105 - printed for the demo, never in production
 INSTITUTIONS = [
     {
@@ -92,11 +97,10 @@ class Command(BaseCommand):
             raise CommandError("demo_seed must not run with ZHIPEI_ENV=production")
         with transaction.atomic():
             staff, trainees = self._seed()
-        video = Path(settings.MEDIA_ROOT) / "demo" / "sample-lesson.mp4"
-        if not video.exists():
-            video.parent.mkdir(parents=True, exist_ok=True)
-            generate_lesson_video(video, seconds=120, title="安全生产基础知识 第一讲")
-        self._print(staff, trainees, video)
+            course = self._course(
+                Institution.objects.get(credit_code=make_credit_code(INSTITUTIONS[0]["credit"]))
+            )
+        self._print(staff, trainees, course)
 
     def _seed(self) -> tuple[list[User], list[User]]:
         institutions = {}
@@ -172,6 +176,32 @@ class Command(BaseCommand):
             trainees.append(user)
         return staff, trainees
 
+    def _course(self, institution: Institution) -> Course:
+        """A sample course whose lesson video is generated here (PyAV), nothing downloaded."""
+        course = Course.objects.filter(institution=institution, title=SAMPLE_COURSE).first()
+        if course is not None:
+            return course
+        course = course_create(
+            by=None,
+            institution=institution,
+            title=SAMPLE_COURSE,
+            kind=Course.Kind.VOCATIONAL,
+            occupation="安全生产通用",
+            level="—",
+            theory_hours=8,
+            practical_hours=0,
+            description="演示课程：视频由平台使用 PyAV 在本地生成。",
+        )
+        chapter = Chapter.objects.create(course=course, title="第一章 安全生产法律法规", position=1)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "sample-lesson.mp4"
+            generate_lesson_video(path, seconds=120, title="安全生产基础知识 第一讲")
+            with path.open("rb") as fh:
+                lesson_create_with_video(
+                    chapter=chapter, title="第一讲 安全生产法概述", video=File(fh), by=None
+                )
+        return course
+
     def _staff(self, username: str, name: str, role: str, **fields: Any) -> User:
         user = User.objects.filter(username=username).first()
         if user is None:
@@ -182,7 +212,7 @@ class Command(BaseCommand):
             user.save()
         return user
 
-    def _print(self, staff: list[User], trainees: list[User], video: Path) -> None:
+    def _print(self, staff: list[User], trainees: list[User], course: Course) -> None:
         out = self.stdout.write
         out("")
         out("=" * 72)
@@ -206,5 +236,9 @@ class Command(BaseCommand):
             inst = user.trainee_profile.memberships.first().institution.name  # type: ignore[union-attr]
             out(f"  {user.name:<4} 手机 {user.phone}  {inst}")
         out(f"  …共 {len(trainees)} 名学员，手机号 13800000001 – 13800000020")
-        out(f"示例课程视频（由 PyAV 本地生成）: {video}")
+        lesson = Lesson.objects.filter(chapter__course=course).first()
+        seconds = lesson.duration_seconds if lesson else 0
+        out(
+            f"示例课程：{course.title}（{course.institution.name}，视频 {seconds} 秒，由 PyAV 本地生成）"
+        )
         out("=" * 72)
