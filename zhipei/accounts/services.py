@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -39,6 +40,7 @@ from zhipei.institutions.models import Institution
 from zhipei.lib.crypto import derive_key, keyed_digest
 
 RECOVERY_CODE_COUNT = 10
+log = logging.getLogger(__name__)
 
 
 class AccountError(Exception):
@@ -122,11 +124,20 @@ def sms_code_send(*, phone: str, purpose: str, ip: str | None) -> None:
             delivered=deliver,
         )
         if deliver:
-            from zhipei.accounts.tasks import sms_deliver
-
             # The phone and code cross the broker encrypted, never in clear.
             token = field_cipher().encrypt(json.dumps([phone, code]), context="sms.deliver")
-            transaction.on_commit(lambda: sms_deliver.delay(token))
+            transaction.on_commit(lambda: _queue_sms(token))
+
+
+def _queue_sms(token: str) -> None:
+    """Hand the code to the SMS task. A vendor failure is logged, not shown: with a broker the
+    task runs later anyway, and the person can ask again after the resend interval."""
+    from zhipei.accounts.tasks import sms_deliver
+
+    try:
+        sms_deliver.delay(token)
+    except Exception:
+        log.exception("短信验证码发送失败")
 
 
 def sms_code_verify(*, phone: str, purpose: str, code: str) -> bool:
