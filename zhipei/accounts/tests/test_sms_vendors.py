@@ -7,17 +7,35 @@ import pytest
 from django.urls import reverse
 
 from zhipei.accounts.sms import sms_provider
-from zhipei.lib.tests.test_sms import (  # noqa: F401 - fixtures
+from zhipei.lib.tests.test_sms import (
     ALIYUN_KEY_ID,
     ALIYUN_SECRET,
     TENCENT_SECRET_ID,
     TENCENT_SECRET_KEY,
-    _no_proxy,
-    aliyun,
-    tencent,
+    AliyunHandler,
+    TencentHandler,
+    _serve,
 )
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _no_proxy(monkeypatch):
+    # The fake vendors listen on 127.0.0.1; a proxy from the environment must not intercept.
+    for name in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("no_proxy", "*")
+
+
+@pytest.fixture
+def aliyun():
+    yield from _serve(AliyunHandler)
+
+
+@pytest.fixture
+def tencent():
+    yield from _serve(TencentHandler)
 
 
 @pytest.fixture
@@ -33,7 +51,7 @@ def test_login_code_is_sent_through_aliyun(
     aliyun,
     personas,
     fixed_code,
-    client,  # noqa: F811
+    client,
     django_capture_on_commit_callbacks,
 ):
     settings.SMS_PROVIDER = "aliyun"
@@ -55,7 +73,7 @@ def test_register_code_is_sent_through_tencent(
     tencent,
     db,
     fixed_code,
-    client,  # noqa: F811
+    client,
     django_capture_on_commit_callbacks,
 ):
     settings.SMS_PROVIDER = "tencent"
@@ -82,7 +100,7 @@ def test_a_vendor_failure_does_not_break_the_page(
     aliyun,
     personas,
     fixed_code,
-    client,  # noqa: F811
+    client,
     django_capture_on_commit_callbacks,
     caplog,
 ):
