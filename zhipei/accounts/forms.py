@@ -75,7 +75,10 @@ class SmsCodeField(forms.CharField):
 
 class SmsSendForm(Form):
     phone = PhoneField()
-    purpose = forms.ChoiceField(choices=SmsCode.Purpose.choices)
+    # Only what a visitor may ask for; staff first-login codes are sent by the server itself.
+    purpose = forms.ChoiceField(
+        choices=[(p.value, p.label) for p in (SmsCode.Purpose.LOGIN, SmsCode.Purpose.REGISTER)]
+    )
 
 
 class TraineeLoginForm(Form):
@@ -121,6 +124,14 @@ class StaffLoginForm(Form):
 
 
 class TotpForm(Form):
+    def __init__(self, *args: Any, need_sms: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if need_sms:
+            # First login: the code sent to the account's own phone proves that the person
+            # enrolling the authenticator is its owner, not whoever saw the initial password.
+            self.fields["sms_code"] = SmsCodeField(label="短信验证码")
+            self.order_fields(["sms_code", "code"])
+
     code = forms.CharField(
         label="动态验证码",
         max_length=20,

@@ -26,7 +26,11 @@ class SessionGuardMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        return self.get_response(request)
+        response = self.get_response(request)
+        if request.user.is_authenticated and "Cache-Control" not in response:
+            # Pages behind a login hold personal data: no browser or proxy may keep a copy.
+            response["Cache-Control"] = "private, no-store"
+        return response
 
     def process_view(
         self, request: HttpRequest, view: Any, args: Any, kwargs: Any

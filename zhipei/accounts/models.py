@@ -226,9 +226,10 @@ class SmsCode(models.Model):
     class Purpose(models.TextChoices):
         LOGIN = "login", "登录"
         REGISTER = "register", "注册"
+        STAFF_ENROL = "staff_enrol", "工作人员首次登录"
 
     phone_index = models.CharField(max_length=64, db_index=True)
-    purpose = models.CharField(max_length=10, choices=Purpose.choices)
+    purpose = models.CharField(max_length=16, choices=Purpose.choices)
     code_hash = models.CharField(max_length=64)
     ip = models.GenericIPAddressField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)

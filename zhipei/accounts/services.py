@@ -15,12 +15,14 @@ from datetime import datetime, timedelta
 import pyotp
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.http import HttpRequest
 from django.utils import timezone
 
 from zhipei.accounts.models import (
+    PLATFORM_ROLES,
     ConsentDocument,
     ConsentRecord,
     Membership,
@@ -33,11 +35,11 @@ from zhipei.accounts.models import (
     phone_index,
 )
 from zhipei.audit.models import AuditEntry
-from zhipei.audit.services import audit_log
+from zhipei.audit.services import audit_log, db_lock
 from zhipei.core.crypto import field_cipher
 from zhipei.core.http import client_ip
 from zhipei.institutions.models import Institution
-from zhipei.lib.crypto import derive_key, keyed_digest
+from zhipei.lib.crypto import derive_key, digest, keyed_digest
 
 RECOVERY_CODE_COUNT = 10
 log = logging.getLogger(__name__)
@@ -92,6 +94,9 @@ def sms_code_send(*, phone: str, purpose: str, ip: str | None) -> None:
     midnight = _local_midnight(now)
     retry_midnight = int((midnight + timedelta(days=1) - now).total_seconds()) + 1
     with transaction.atomic():
+        # Count-then-insert must not race: parallel requests would each see room under the limit.
+        db_lock(f"sms:{index}")
+        db_lock(f"sms-ip:{ip}")
         recent = SmsCode.objects.filter(phone_index=index, created_at__gte=midnight)
         last = recent.order_by("-created_at").values_list("created_at", flat=True).first()
         if last and (now - last).total_seconds() < settings.SMS_RESEND_SECONDS:
@@ -101,11 +106,9 @@ def sms_code_send(*, phone: str, purpose: str, ip: str | None) -> None:
             raise SmsRateLimited(
                 "该手机号今日获取验证码次数已达上限，请明天再试", retry_after=retry_midnight
             )
-        if (
-            ip
-            and SmsCode.objects.filter(ip=ip, created_at__gte=midnight).count()
-            >= settings.SMS_DAILY_LIMIT_PER_IP
-        ):
+        # An unknown IP is one bucket of its own, never a way around the limit.
+        same_ip = SmsCode.objects.filter(ip=ip) if ip else SmsCode.objects.filter(ip__isnull=True)
+        if same_ip.filter(created_at__gte=midnight).count() >= settings.SMS_DAILY_LIMIT_PER_IP:
             raise SmsRateLimited(
                 "当前网络今日获取验证码次数已达上限，请明天再试", retry_after=retry_midnight
             )
@@ -176,10 +179,12 @@ def trainee_register(
     request: HttpRequest | None = None,
 ) -> User:
     """Create the real-name trainee (ID number and phone already validated and SMS-verified)."""
+    # One message for both: the page must not confirm whose ID number is registered.
+    taken = "该身份证号或手机号已注册，请直接登录；如有疑问请联系培训机构"
     if TraineeProfile.objects.filter(id_number_index=id_number_index(id_number)).exists():
-        raise AccountError("该身份证号已注册，请直接登录", code="ID_NUMBER_TAKEN")
+        raise AccountError(taken, code="ALREADY_REGISTERED")
     if User.objects.filter(phone_index=phone_index(phone)).exists():
-        raise AccountError("该手机号已注册，请直接登录", code="PHONE_TAKEN")
+        raise AccountError(taken, code="ALREADY_REGISTERED")
     try:
         with transaction.atomic():
             user = User(username=f"t{secrets.token_hex(6)}", name=name, role=Role.TRAINEE)
@@ -219,20 +224,20 @@ def trainee_for_phone(phone: str) -> User | None:
 
 
 def trainee_sms_login(*, phone: str, code: str, request: HttpRequest) -> User:
-    """Check the code and return the trainee; the same message whether or not the phone exists."""
+    """Check the code and return the trainee; the same message whether or not the phone exists.
+
+    No account lock-out here: guessing is already bounded by each code's 5 tries and the send
+    limits, and a lock anyone could trigger without a code would reveal who is registered.
+    """
     user = trainee_for_phone(phone)
-    if user is not None and user.is_locked():
-        raise LoginLocked(_locked_message(user))
     if not sms_code_verify(phone=phone, purpose=SmsCode.Purpose.LOGIN, code=code) or user is None:
-        if user is not None:
-            _login_failed(user, request, reason="sms_code")
-        else:
-            audit_log(
-                action="login.failure",
-                request=request,
-                result=AuditEntry.Result.FAILURE,
-                detail={"method": "sms", "reason": "unknown_or_bad_code"},
-            )
+        audit_log(
+            action="login.failure",
+            actor=user,
+            request=request,
+            result=AuditEntry.Result.FAILURE,
+            detail={"method": "sms", "reason": "bad_code"},
+        )
         raise AccountError("验证码错误或已过期", code="BAD_CODE")
     if not user.is_active:
         raise AccountError("账号已停用，请联系培训机构", code="ACCOUNT_DISABLED")
@@ -249,32 +254,61 @@ def _locked_message(user: User) -> str:
 
 
 def _login_failed(user: User, request: HttpRequest | None, *, reason: str) -> None:
-    with transaction.atomic():
-        user = User.objects.select_for_update().get(pk=user.pk)
-        user.failed_logins += 1
-        locked = user.failed_logins >= settings.LOGIN_MAX_FAILURES
-        if locked:
-            user.locked_until = timezone.now() + timedelta(minutes=settings.LOGIN_LOCK_MINUTES)
-            user.failed_logins = 0
-        user.save(update_fields=["failed_logins", "locked_until"])
-        audit_log(
-            action="login.failure",
-            actor=user,
-            request=request,
-            result=AuditEntry.Result.FAILURE,
-            detail={"reason": reason, "locked": locked},
-        )
+    audit_log(
+        action="login.failure",
+        actor=user,
+        request=request,
+        result=AuditEntry.Result.FAILURE,
+        detail={"reason": reason, "locked": user.is_locked()},
+    )
 
 
 def _login_succeeded(user: User, request: HttpRequest | None, *, method: str) -> None:
-    User.objects.filter(pk=user.pk).update(
-        failed_logins=0, locked_until=None, last_login=timezone.now()
-    )
+    User.objects.filter(pk=user.pk).update(failed_logins=0, last_login=timezone.now())
     audit_log(action="login.success", actor=user, request=request, detail={"method": method})
 
 
+def _count_attempt(user: User) -> User:
+    """Take the user's row lock, refuse a locked account, and count this attempt BEFORE the
+    secret is checked, so parallel guesses cannot all slip in under the limit. A right secret
+    takes its count back (_uncount); a full success resets the counter (_login_succeeded)."""
+    with transaction.atomic():
+        row = User.objects.select_for_update().get(pk=user.pk)
+        if row.is_locked():
+            raise LoginLocked(_locked_message(row))
+        if row.locked_until is not None:  # a lock that has run out starts a fresh count
+            row.failed_logins, row.locked_until = 0, None
+        row.failed_logins += 1
+        if row.failed_logins >= settings.LOGIN_MAX_FAILURES:
+            row.locked_until = timezone.now() + timedelta(minutes=settings.LOGIN_LOCK_MINUTES)
+        row.save(update_fields=["failed_logins", "locked_until"])
+    return row
+
+
+def _uncount(user: User) -> None:
+    """The password was right after all: this attempt neither counts nor locks."""
+    with transaction.atomic():
+        row = User.objects.select_for_update().get(pk=user.pk)
+        if row.failed_logins >= settings.LOGIN_MAX_FAILURES:
+            row.locked_until = None
+        row.failed_logins = max(0, row.failed_logins - 1)
+        row.save(update_fields=["failed_logins", "locked_until"])
+
+
+def _unknown_user_attempt(username: str) -> bool:
+    """Failures for usernames that do not exist are counted too (in the cache), so that the
+    lock-out message cannot tell real usernames from made-up ones. True when 'locked'."""
+    key = "login-fail:" + digest(username.lower().encode(), hash="sha256")
+    cache.add(key, 0, timeout=settings.LOGIN_LOCK_MINUTES * 60)
+    try:
+        count = cache.incr(key)
+    except ValueError:
+        count = 1
+    return count >= settings.LOGIN_MAX_FAILURES
+
+
 def staff_check_password(*, username: str, password: str, request: HttpRequest) -> User:
-    """First factor. Unknown user and wrong password give the same answer."""
+    """First factor. Unknown user and wrong password give the same answers, locks included."""
     user = User.objects.filter(username=username).exclude(role=Role.TRAINEE).first()
     if user is None:
         # Spend the same time as a real check so timing does not reveal valid usernames.
@@ -286,8 +320,15 @@ def staff_check_password(*, username: str, password: str, request: HttpRequest) 
             result=AuditEntry.Result.FAILURE,
             detail={"reason": "unknown_user"},
         )
+        if _unknown_user_attempt(username):
+            until = timezone.localtime() + timedelta(minutes=settings.LOGIN_LOCK_MINUTES)
+            raise LoginLocked(
+                f"登录失败次数过多，账号已锁定至 {until:%H:%M}，请稍后再试或联系安全管理员"
+            )
         raise AccountError("用户名或密码错误", code="BAD_CREDENTIALS")
-    if user.is_locked():
+    try:
+        counted = _count_attempt(user)
+    except LoginLocked:
         audit_log(
             action="login.failure",
             actor=user,
@@ -295,13 +336,14 @@ def staff_check_password(*, username: str, password: str, request: HttpRequest) 
             result=AuditEntry.Result.DENIED,
             detail={"reason": "locked"},
         )
-        raise LoginLocked(_locked_message(user))
+        raise
     if not user.check_password(password) or not user.is_active:
-        _login_failed(user, request, reason="password")
-        user.refresh_from_db(fields=["locked_until"])
-        if user.is_locked():
-            raise LoginLocked(_locked_message(user))
+        _login_failed(counted, request, reason="password")
+        if counted.is_locked():
+            raise LoginLocked(_locked_message(counted))
         raise AccountError("用户名或密码错误", code="BAD_CREDENTIALS")
+    # Right password: its count is taken back; the counter resets after the second factor.
+    _uncount(user)
     return user
 
 
@@ -324,20 +366,20 @@ def _totp_step_ok(user: User, code: str) -> int | None:
 
 def staff_second_factor(*, user: User, code: str, request: HttpRequest) -> None:
     """Second factor: a TOTP code, or one unused recovery code. Failures count to lock-out."""
-    if user.is_locked():
-        raise LoginLocked(_locked_message(user))
-    step = _totp_step_ok(user, code)
-    if step is not None:
-        User.objects.filter(pk=user.pk).update(totp_last_step=step)
+    counted = _count_attempt(user)
+    step = _totp_step_ok(counted, code)
+    # Claim the time step atomically: two parallel submissions of one code cannot both win.
+    if step is not None and User.objects.filter(pk=user.pk, totp_last_step__lt=step).update(
+        totp_last_step=step
+    ):
         _login_succeeded(user, request, method="password+totp")
         return
     if _recovery_code_use(user, code):
         _login_succeeded(user, request, method="password+recovery_code")
         return
-    _login_failed(user, request, reason="totp")
-    user.refresh_from_db(fields=["locked_until"])
-    if user.is_locked():
-        raise LoginLocked(_locked_message(user))
+    _login_failed(counted, request, reason="totp")
+    if counted.is_locked():
+        raise LoginLocked(_locked_message(counted))
     raise AccountError("动态验证码错误", code="BAD_TOTP")
 
 
@@ -478,6 +520,9 @@ def staff_create(
     phone: str = "",
 ) -> StaffAccount:
     """Create a staff account with a one-time password if none is given (must be changed)."""
+    if by is not None and by.role == Role.OPERATOR and role in PLATFORM_ROLES:
+        # 三员分立: the operator must not mint an auditor or security officer it could use itself.
+        raise AccountError("平台运维管理员不能创建平台管理类账号", code="ROLE_NOT_ALLOWED")
     initial = password or secrets.token_urlsafe(12)
     with transaction.atomic():
         user = User(

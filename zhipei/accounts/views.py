@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 
 from zhipei.accounts import services
 from zhipei.accounts.forms import PasswordChangeForm, SmsSendForm, StaffLoginForm, TotpForm
-from zhipei.accounts.models import INSTITUTION_ROLES, PLATFORM_ROLES, Role, User
+from zhipei.accounts.models import INSTITUTION_ROLES, PLATFORM_ROLES, Role, SmsCode, User
 from zhipei.accounts.permissions import home_url_name, login_url_name
 from zhipei.audit.services import audit_log
 from zhipei.core.http import api_error, client_ip
@@ -109,7 +109,7 @@ def _pending_user(request: HttpRequest) -> User | None:
 
 def _finish_login(request: HttpRequest, user: User) -> str:
     nxt = request.session.get("pending_next", "")
-    for key in ("pending_user", "pending_at", "pending_next", "pending_face"):
+    for key in ("pending_user", "pending_at", "pending_next", "pending_face", "enrol_code_sent"):
         request.session.pop(key, None)
     login(request, user, backend="zhipei.accounts.backends.ZhipeiBackend")
     request.session["last_seen"] = time.time()
@@ -126,12 +126,23 @@ def totp(request: HttpRequest) -> HttpResponse:
     if user is None:
         messages.warning(request, "登录已超时，请重新输入用户名和密码")
         return redirect(f"{request.session.get('pending_face', 'console')}:login")
-    form = TotpForm(request.POST if request.method == "POST" else None)
     enrolling = not user.totp_enabled
-    if request.method == "POST" and form.is_valid():
+    need_sms = enrolling and bool(user.phone)
+    data = request.POST if request.method == "POST" else None
+    form = TotpForm(data, need_sms=need_sms)
+    if request.method == "POST" and request.POST.get("resend"):
+        form = TotpForm(None, need_sms=need_sms)
+        _send_enrol_code(request, user)
+    elif request.method == "POST" and form.is_valid():
         code = form.cleaned_data["code"]
         try:
             if enrolling:
+                if need_sms and not services.sms_code_verify(
+                    phone=user.phone,
+                    purpose=SmsCode.Purpose.STAFF_ENROL,
+                    code=form.cleaned_data["sms_code"],
+                ):
+                    raise services.AccountError("短信验证码错误或已过期", code="BAD_CODE")
                 codes = services.totp_setup_confirm(user=user, code=code, request=request)
                 target = _finish_login(request, user)
                 return render(
@@ -139,15 +150,31 @@ def totp(request: HttpRequest) -> HttpResponse:
                 )
             services.staff_second_factor(user=user, code=code, request=request)
         except services.AccountError as exc:
-            form.add_error("code", exc.message)
+            form.add_error("sms_code" if exc.code == "BAD_CODE" else "code", exc.message)
         else:
             return redirect(_finish_login(request, user))
+    elif need_sms and not request.session.get("enrol_code_sent"):
+        _send_enrol_code(request, user)
     context: dict[str, object] = {"form": form, "enrolling": enrolling, "person": user}
     if enrolling:
         uri = services.totp_setup_begin(user=user)
         context["qr_data_uri"] = _qr_data_uri(uri)
         context["secret"] = user.totp_secret
+        context["phone_masked"] = user.phone_masked
     return render(request, "accounts/totp.html", context)
+
+
+def _send_enrol_code(request: HttpRequest, user: User) -> None:
+    """Send the first-login code to the account's own phone (rate limits apply as everywhere)."""
+    try:
+        services.sms_code_send(
+            phone=user.phone, purpose=SmsCode.Purpose.STAFF_ENROL, ip=client_ip(request)
+        )
+    except services.SmsRateLimited as exc:
+        messages.warning(request, exc.message)
+    else:
+        request.session["enrol_code_sent"] = True
+        messages.info(request, f"验证码已发送至 {user.phone_masked}")
 
 
 def _qr_data_uri(text: str) -> str:

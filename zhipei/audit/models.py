@@ -47,6 +47,7 @@ class AuditEntry(models.Model):
     objects = AuditQuerySet.as_manager()
 
     class Meta:
+        base_manager_name = "objects"
         verbose_name = "审计记录"
         verbose_name_plural = "审计记录"
         ordering = ["-id"]

@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from zhipei.audit.models import AuditEntry
-from zhipei.audit.services import GENESIS
-from zhipei.lib.crypto import chain_hash
+from zhipei.audit.services import GENESIS, entry_hash
 
 
 @dataclass
@@ -24,8 +23,7 @@ def audit_chain_verify(*, batch_size: int = 2000) -> ChainReport:
     previous = GENESIS
     checked = 0
     for entry in AuditEntry.objects.order_by("id").iterator(chunk_size=batch_size):
-        expected = chain_hash(previous, entry.canonical_bytes(), hash=entry.algorithm)
-        if entry.prev_hash != previous or entry.hash != expected:
+        if entry.prev_hash != previous or entry.hash != entry_hash(entry):
             return ChainReport(checked=checked, first_bad_id=entry.pk)
         previous = entry.hash
         checked += 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import re
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -9,6 +11,7 @@ from django.db import connection, models, transaction
 from django.http import HttpRequest
 
 from zhipei.audit.models import AuditEntry
+from zhipei.core.crypto import audit_chain_key
 from zhipei.core.http import client_ip
 from zhipei.lib.crypto import chain_hash
 
@@ -16,8 +19,14 @@ if TYPE_CHECKING:
     from zhipei.accounts.models import User
 
 GENESIS = "0" * 64
-# Arbitrary constant naming the PostgreSQL advisory lock that serialises chain appends.
-_CHAIN_LOCK = 0x7A68_6970_6569
+head_log = logging.getLogger("zhipei.audit.head")
+_LABEL = re.compile(r"^[A-Za-z0-9_.@-]{1,40}$")
+
+
+def _safe_label(text: str) -> str:
+    """A login attempt's typed username is kept only if it looks like one: people type
+    passwords into the username box, and those must not land in the log."""
+    return text if _LABEL.match(text) else ("（无效用户名）" if text else "")
 
 
 def audit_log(
@@ -41,7 +50,7 @@ def audit_log(
         action=action,
         result=result,
         actor_id=actor.pk if actor else None,
-        actor_label=actor.username if actor else actor_label,
+        actor_label=actor.username if actor else _safe_label(actor_label),
         actor_role=actor.role if actor else "",
         institution_id=institution_id
         if institution_id is not None
@@ -53,11 +62,29 @@ def audit_log(
         algorithm=settings.ZHIPEI_HASH,
     )
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK])
+        db_lock("audit-chain")
         last = AuditEntry.objects.order_by("-id").values_list("hash", flat=True).first()
         entry.prev_hash = last or GENESIS
-        entry.hash = chain_hash(entry.prev_hash, entry.canonical_bytes(), hash=entry.algorithm)
+        entry.hash = entry_hash(entry)
         entry.save()
+    # The head also goes to the log stream, outside the database: truncating the newest entries
+    # (which the chain alone cannot reveal) shows against the shipped log.
+    head_log.info("audit head id=%s hash=%s", entry.pk, entry.hash)
     return entry
+
+
+def entry_hash(entry: AuditEntry) -> str:
+    return chain_hash(
+        entry.prev_hash, entry.canonical_bytes(), hash=entry.algorithm, key=audit_chain_key()
+    )
+
+
+def db_lock(name: str) -> None:
+    """Serialise the rest of the current transaction against others taking the same lock.
+
+    PostgreSQL: a transaction-scoped advisory lock. SQLite: its transactions are IMMEDIATE (see
+    settings), so writers are already serialised.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [name])

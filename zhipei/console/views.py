@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from zhipei.accounts.models import User
@@ -12,7 +13,7 @@ from zhipei.accounts.permissions import Perm, require_perm
 from zhipei.accounts.selectors import trainee_search, trainees_visible_to
 from zhipei.audit.services import audit_log
 from zhipei.console.forms import InstitutionContactForm
-from zhipei.core.pagination import paginate
+from zhipei.core.pagination import paginate, search_text
 from zhipei.courses.selectors import courses_visible_to
 from zhipei.institutions.scoping import visible_institutions
 from zhipei.institutions.services import institution_update
@@ -32,7 +33,9 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_perm(Perm.CONSOLE, Perm.TRAINEE_VIEW)
 def trainees(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
-    query = request.GET.get("q", "")[:50]
+    query, done = search_text(request, "console.trainees")
+    if done:
+        return done
     qs = trainee_search(trainees_visible_to(user), query).order_by("-created_at", "-id")
     page, query_string = paginate(request, qs)
     # The search text may itself be an ID number: log that a search happened, not its value.
@@ -67,6 +70,7 @@ def trainee_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+@never_cache
 @require_POST
 @require_perm(Perm.CONSOLE, Perm.TRAINEE_PII_FULL)
 def trainee_reveal(request: HttpRequest, pk: int) -> HttpResponse:

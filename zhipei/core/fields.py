@@ -38,3 +38,22 @@ class EncryptedTextField(models.TextField):
         if lookup_name != "isnull":
             raise FieldError(f"{self.aad} is encrypted; look it up through its blind index")
         return super().get_lookup(lookup_name)
+
+
+class EncryptedBinaryField(EncryptedTextField):
+    """Bytes (a face descriptor) stored as an encrypted ASCII token, with the same AAD rule."""
+
+    description = "Encrypted bytes"
+
+    def from_db_value(self, value: str | None, expression: Any, connection: Any) -> bytes | None:  # type: ignore[override]
+        if not value:
+            return None
+        return field_cipher().decrypt_bytes(value.encode("ascii"), context=self.aad)
+
+    def to_python(self, value: Any) -> Any:
+        return value
+
+    def get_prep_value(self, value: Any) -> Any:
+        if not value:
+            return ""
+        return field_cipher().encrypt_bytes(bytes(value), context=self.aad).decode("ascii")

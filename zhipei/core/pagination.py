@@ -1,9 +1,10 @@
-"""Server-side pagination for console tables; nonsense page numbers fall back to a valid page."""
+"""Server-side pagination and search for console tables."""
 
 from typing import Any
 
 from django.core.paginator import Page, Paginator
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
 
 
 def paginate(request: HttpRequest, queryset: Any, *, per_page: int = 20) -> tuple[Page, str]:
@@ -12,3 +13,14 @@ def paginate(request: HttpRequest, queryset: Any, *, per_page: int = 20) -> tupl
     params = request.GET.copy()
     params.pop("page", None)
     return page, params.urlencode()
+
+
+def search_text(request: HttpRequest, key: str) -> tuple[str, HttpResponse | None]:
+    """The search box's text, kept in the session rather than the URL: a full ID number or
+    phone must not land in access logs, browser history or pagination links. A POST stores the
+    text and answers with a redirect back to the same page (returned second)."""
+    session_key = f"search:{key}"
+    if request.method == "POST":
+        request.session[session_key] = request.POST.get("q", "").strip()[:50]
+        return "", redirect(request.path)
+    return request.session.get(session_key, ""), None

@@ -274,9 +274,11 @@ def digest(data: bytes, *, hash: str = "sm3") -> str:
     return hasher.finalize().hex()
 
 
-def chain_hash(previous: str, payload: bytes, *, hash: str = "sm3") -> str:
-    """Link an audit record to its predecessor: digest(previous + "\\n" + payload)."""
-    return digest(previous.encode("utf-8") + b"\n" + payload, hash=hash)
+def chain_hash(previous: str, payload: bytes, *, hash: str = "sm3", key: bytes | None = None) -> str:
+    """Link an audit record to its predecessor: digest(previous + "\\n" + payload), or an HMAC
+    of the same with ``key``, so that someone who can write to the database cannot recompute it."""
+    data = previous.encode("utf-8") + b"\n" + payload
+    return keyed_digest(key, data, hash=hash) if key is not None else digest(data, hash=hash)
 
 
 def keyed_digest(key: bytes, data: bytes, *, hash: str = "sha256") -> str:

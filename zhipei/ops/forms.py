@@ -49,8 +49,13 @@ class StaffAccountForm(Form):
         ],
     )
     name = forms.CharField(label="姓名", max_length=50)
+    # Platform roles (operator, security officer, auditor) are created on the server with
+    # `manage.py create_platform_account`, never by the operator (三员分立).
     role = forms.ChoiceField(
-        label="角色", choices=[(r.value, r.label) for r in Role if r != Role.TRAINEE]
+        label="角色",
+        choices=[
+            (r.value, r.label) for r in (Role.INSTITUTION_ADMIN, Role.INSTRUCTOR, Role.REGULATOR)
+        ],
     )
     institution = forms.ModelChoiceField(
         Institution.objects.filter(is_active=True),
@@ -64,7 +69,7 @@ class StaffAccountForm(Form):
     regulator_office = forms.ChoiceField(
         label="监管部门", required=False, choices=[("", "—")] + list(User.RegulatorOffice.choices)
     )
-    phone = PhoneField(required=False)
+    phone = PhoneField(help_text="首次登录时向此手机号发送验证码，以确认是本人")
 
     def clean_username(self) -> str:
         username = self.cleaned_data["username"]

@@ -13,7 +13,7 @@ from zhipei.accounts.models import User
 from zhipei.accounts.permissions import Perm, require_perm
 from zhipei.accounts.selectors import trainee_search, trainees_visible_to
 from zhipei.audit.services import audit_log
-from zhipei.core.pagination import paginate
+from zhipei.core.pagination import paginate, search_text
 from zhipei.institutions.models import Institution
 from zhipei.institutions.scoping import visible_institutions
 
@@ -65,7 +65,9 @@ def institutions(request: HttpRequest) -> HttpResponse:
 def institution_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     inst = get_object_or_404(visible_institutions(user).select_related("region"), pk=pk)
-    query = request.GET.get("q", "")[:50]
+    query, done = search_text(request, f"portal.institution.{inst.pk}")
+    if done:
+        return done
     trainees = trainee_search(
         trainees_visible_to(user).filter(memberships__institution=inst), query
     )

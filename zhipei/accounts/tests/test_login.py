@@ -179,3 +179,50 @@ def test_logout_is_post_only_and_audited(personas):
     response = client.post(reverse("accounts:logout"))
     assert response["Location"] == reverse("trainee:login")
     assert AuditEntry.objects.filter(action="logout", actor_id=personas.trainee.pk).exists()
+
+
+def test_a_lock_that_ran_out_starts_a_fresh_count(personas):
+    for _ in range(5):
+        staff_password(Client(), "console", "admin_a", "bad")
+    User.objects.filter(pk=personas.admin.pk).update(
+        locked_until=timezone.now() - timedelta(seconds=1)
+    )
+    assert (
+        "用户名或密码错误" in staff_password(Client(), "console", "admin_a", "bad").content.decode()
+    )
+    assert not User.objects.get(pk=personas.admin.pk).is_locked()
+
+
+def test_unknown_usernames_lock_like_real_ones(personas):
+    answers = [
+        staff_password(Client(), "console", "ghost", "bad").content.decode() for _ in range(5)
+    ]
+    assert all("用户名或密码错误" in a for a in answers[:4])
+    assert "已锁定" in answers[4]
+
+
+def test_a_password_typed_as_username_is_not_logged(personas):
+    staff_password(Client(), "console", "Secret-Pass 123!")
+    labels = set(AuditEntry.objects.values_list("actor_label", flat=True))
+    assert "Secret-Pass 123!" not in labels and "（无效用户名）" in labels
+
+
+def test_first_login_with_a_phone_needs_the_code_sent_to_it(personas, monkeypatch):
+    """Whoever saw the one-time password cannot enrol the authenticator without the phone."""
+    monkeypatch.setattr("zhipei.accounts.services.secrets.randbelow", lambda n: 777777)
+    user = personas.admin
+    user.set_phone("13912345678")
+    user.totp_secret, user.totp_confirmed_at = "", None
+    user.save()
+    client = Client()
+    staff_password(client, "console", "admin_a")
+    page = client.get(reverse("accounts:totp")).content.decode()
+    assert "139****5678" in page
+    user.refresh_from_db()
+    code = pyotp.TOTP(user.totp_secret).now()
+    refused = client.post(reverse("accounts:totp"), {"sms_code": "000000", "code": code})
+    assert "短信验证码错误" in refused.content.decode()
+    user.refresh_from_db()
+    assert not user.totp_enabled
+    ok = client.post(reverse("accounts:totp"), {"sms_code": "777777", "code": code})
+    assert "请保存您的恢复码" in ok.content.decode()

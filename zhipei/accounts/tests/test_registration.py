@@ -97,7 +97,7 @@ def test_wrong_code_is_refused(client, personas, code):
 def test_duplicate_id_number_is_refused_after_phone_proof(client, personas, code):
     taken = personas.trainee.trainee_profile.id_number
     response = register(client, personas, id_number=taken)
-    assert "该身份证号已注册" in response.content.decode()
+    assert "该身份证号或手机号已注册" in response.content.decode()
 
 
 def test_consent_is_required(client, personas, code):

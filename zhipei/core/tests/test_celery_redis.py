@@ -39,7 +39,11 @@ def test_a_real_task_goes_through_redis_to_a_worker_process(tmp_path):
             pytest.fail("Redis must run on 127.0.0.1:6379 in CI")
         pytest.skip("no Redis on 127.0.0.1:6379")
     queue = f"zhipei-test-{uuid.uuid4().hex[:8]}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DATABASE_URL")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DATABASE_URL", "DJANGO_ALLOW_ASYNC"))
+    }
     env.update(
         CELERY_BROKER_URL=REDIS_URL, CELERY_RESULT_BACKEND=REDIS_URL, ZHIPEI_DATA_DIR=str(tmp_path)
     )

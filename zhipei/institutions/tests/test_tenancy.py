@@ -61,21 +61,19 @@ def test_trainee_list_is_masked_and_scoped(personas):
 def test_search_by_full_id_number_and_phone_uses_the_blind_index(personas):
     client = client_for(personas.admin)
     profile = personas.trainee.trainee_profile
+    url = reverse("console:trainees")
     for query in (profile.id_number, personas.trainee.phone):
-        body = client.get(reverse("console:trainees"), {"q": query}).content.decode()
-        assert "张三" in body
+        response = client.post(url, {"q": query})
+        assert response["Location"] == url  # the number never goes into a URL
+        assert "张三" in client.get(url).content.decode()
     # Another institution's trainee is not found even by exact number.
-    body = client.get(
-        reverse("console:trainees"), {"q": personas.trainee_b.trainee_profile.id_number}
-    ).content.decode()
+    client.post(url, {"q": personas.trainee_b.trainee_profile.id_number})
+    body = client.get(url).content.decode()
     assert "李四" not in body and "没有符合条件的学员" in body
     # Nonsense filters are harmless.
-    assert (
-        client.get(
-            reverse("console:trainees"), {"q": "'; DROP TABLE --", "page": "abc"}
-        ).status_code
-        == 200
-    )
+    client.post(url, {"q": "'; DROP TABLE --"})
+    assert client.get(url, {"page": "abc"}).status_code == 200
+    assert client.get(url).headers["Cache-Control"] == "private, no-store"
 
 
 def test_full_view_is_a_separate_permission_and_audited(personas):

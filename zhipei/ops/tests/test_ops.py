@@ -65,6 +65,7 @@ def test_operator_creates_staff_with_one_time_password(personas):
             "name": "新管理员",
             "role": "inst_admin",
             "institution": personas.inst_a.pk,
+            "phone": "13912340000",
         },
     )
     assert "初始密码" in response.content.decode()
@@ -76,9 +77,21 @@ def test_operator_creates_staff_with_one_time_password(personas):
     assert "监管地区" in missing.content.decode()
     assert not User.objects.filter(username="reg2").exists()
     taken = client.post(
-        reverse("ops:account_new"), {"username": "ADMIN_A", "name": "x", "role": "auditor"}
+        reverse("ops:account_new"), {"username": "ADMIN_A", "name": "x", "role": "regulator"}
     )
     assert "已被使用" in taken.content.decode()
+
+
+def test_operator_cannot_create_platform_accounts(personas):
+    """三员分立: an operator who could mint an auditor could read the audit log through it."""
+    from zhipei.accounts.services import AccountError, staff_create
+
+    data = {"username": "aud2", "name": "x", "role": "auditor", "phone": "13912340001"}
+    response = client_for(personas.operator).post(reverse("ops:account_new"), data)
+    assert "角色" in response.content.decode()
+    assert not User.objects.filter(username="aud2").exists()
+    with pytest.raises(AccountError):
+        staff_create(username="aud3", name="x", role="auditor", by=personas.operator)
 
 
 def test_security_officer_unlocks_and_resets_totp(personas):

@@ -39,7 +39,10 @@ class Command(BaseCommand):
             ]
             for start in range(0, len(stale), batch):
                 with transaction.atomic():
-                    for obj in model._default_manager.filter(pk__in=stale[start : start + batch]):
+                    rows = model._default_manager.select_for_update().filter(
+                        pk__in=stale[start : start + batch]
+                    )
+                    for obj in rows:
                         # Reading decrypted with whichever key; saving encrypts with the current one.
                         obj.save(update_fields=fields)
             self.stdout.write(
