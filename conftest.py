@@ -17,10 +17,12 @@ from zhipei.institutions.models import Institution, Region
 
 
 @pytest.fixture(autouse=True)
-def _fast_hashing_and_fresh_cache(settings):
+def _test_environment(settings, tmp_path):
+    """Fast hashing, an empty cache, uploads and evidence in a temporary directory."""
     from django.core.cache import cache
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.MEDIA_ROOT = tmp_path / "media"
     cache.clear()
 
 

@@ -31,6 +31,20 @@ def envint(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be an integer, got {raw!r}") from None
 
 
+def envfloat(name: str, default: float) -> float:
+    raw = os.getenv(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, got {raw!r}") from None
+
+
+def envlist(name: str, default: str) -> list[str]:
+    return [item.strip() for item in os.getenv(name, default).split(",") if item.strip()]
+
+
 def envsecret(name: str) -> str:
     """The value of NAME, or the contents of the file named by NAME_FILE (Docker/K8s secrets)."""
     if path := os.getenv(f"{name}_FILE"):
@@ -90,6 +104,7 @@ INSTALLED_APPS = [
     "zhipei.audit",
     "zhipei.institutions",
     "zhipei.accounts",
+    "zhipei.faces",
     "zhipei.courses",
     "zhipei.trainee",
     "zhipei.console",
@@ -271,6 +286,23 @@ TRAINEE_IDLE_MINUTES = envint("ZHIPEI_TRAINEE_IDLE_MINUTES", 120)
 PASSWORD_MAX_AGE_DAYS = envint("ZHIPEI_PASSWORD_MAX_AGE_DAYS", 90)
 TRUST_X_FORWARDED_FOR = envbool("ZHIPEI_TRUST_X_FORWARDED_FOR", "0")
 MIN_TRAINEE_AGE = envint("ZHIPEI_MIN_TRAINEE_AGE", 14)
+
+# Face identity (see docs/FACES.md for how the defaults were chosen).
+FACE_MATCH_THRESHOLD = envfloat("ZHIPEI_FACE_MATCH_THRESHOLD", 0.5)
+FACE_DUPLICATE_THRESHOLD = envfloat("ZHIPEI_FACE_DUPLICATE_THRESHOLD", 0.5)
+FACE_MIN_FACE_PX = envint("ZHIPEI_FACE_MIN_FACE_PX", 80)
+FACE_BURST_MIN_FRAMES = envint("ZHIPEI_FACE_BURST_MIN_FRAMES", 3)
+FACE_BURST_MAX_FRAMES = envint("ZHIPEI_FACE_BURST_MAX_FRAMES", 8)
+# Active liveness (blink / turn / open mouth, judged on 68-point landmarks) per purpose. The 68-point
+# model's training data (iBUG 300-W) excludes commercial use: ZHIPEI_FACE_ACTIVE_LIVENESS=0 turns it off.
+FACE_ACTIVE_LIVENESS = envbool("ZHIPEI_FACE_ACTIVE_LIVENESS", "1")
+FACE_ACTIVE_PURPOSES = envlist("ZHIPEI_FACE_ACTIVE_PURPOSES", "enrol,study_start,exam_start")
+FACE_REPLAY_LOOKBACK = envint("ZHIPEI_FACE_REPLAY_LOOKBACK", 50)
+FACE_CHALLENGE_SECONDS = envint("ZHIPEI_FACE_CHALLENGE_SECONDS", 120)
+FACE_NON_FACE_VALID_HOURS = envint("ZHIPEI_FACE_NON_FACE_VALID_HOURS", 12)
+# Storing the faces of 100,000 people must be filed with the provincial cyberspace office.
+FACE_FILING_LIMIT = envint("ZHIPEI_FACE_FILING_LIMIT", 100_000)
+FACE_FILING_WARN_AT = envint("ZHIPEI_FACE_FILING_WARN_AT", 90_000)
 
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_AGE = 12 * 3600

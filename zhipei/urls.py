@@ -5,6 +5,7 @@ from zhipei.core.views import health
 urlpatterns = [
     path("healthz", health, name="health"),
     path("accounts/", include("zhipei.accounts.urls")),
+    path("api/face/", include("zhipei.faces.urls")),
     path("console/", include("zhipei.console.urls")),
     path("portal/", include("zhipei.portal.urls")),
     path("ops/", include("zhipei.ops.urls")),

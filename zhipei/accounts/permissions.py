@@ -20,6 +20,9 @@ class Perm(StrEnum):
     CONSOLE = "console.access"
     TRAINEE_VIEW = "trainee.view"  # masked identity
     TRAINEE_PII_FULL = "trainee.pii_full"  # unmasked ID number and phone; every use audited
+    FACE_MANAGE = (
+        "face.manage"  # enrol the photo on file, approve re-enrolments, resolve duplicates
+    )
     INSTITUTION_EDIT_OWN = "institution.edit_own"
     PORTAL = "portal.access"
     SUPERVISE = "supervise.read"  # read-only view across institutions in the region
@@ -33,7 +36,13 @@ ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
     Role.TRAINEE: frozenset({Perm.STUDY}),
     Role.INSTRUCTOR: frozenset({Perm.CONSOLE, Perm.TRAINEE_VIEW}),
     Role.INSTITUTION_ADMIN: frozenset(
-        {Perm.CONSOLE, Perm.TRAINEE_VIEW, Perm.TRAINEE_PII_FULL, Perm.INSTITUTION_EDIT_OWN}
+        {
+            Perm.CONSOLE,
+            Perm.TRAINEE_VIEW,
+            Perm.TRAINEE_PII_FULL,
+            Perm.INSTITUTION_EDIT_OWN,
+            Perm.FACE_MANAGE,
+        }
     ),
     Role.REGULATOR: frozenset({Perm.PORTAL, Perm.SUPERVISE, Perm.TRAINEE_VIEW}),
     Role.OPERATOR: frozenset({Perm.OPS, Perm.INSTITUTION_MANAGE}),

@@ -498,6 +498,11 @@ def consent_withdraw(*, user: User, document: ConsentDocument, request: HttpRequ
             target=document,
             detail={"kind": document.kind, "version": document.version},
         )
+        if document.kind == ConsentDocument.Kind.BIOMETRIC and hasattr(user, "trainee_profile"):
+            # Withdrawn face consent: the templates go at once, in the same transaction.
+            from zhipei.faces.services import face_templates_erase
+
+            face_templates_erase(trainee=user.trainee_profile, request=request)
 
 
 @dataclass

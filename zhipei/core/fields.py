@@ -44,6 +44,9 @@ class EncryptedBinaryField(EncryptedTextField):
     """Bytes (a face descriptor) stored as an encrypted ASCII token, with the same AAD rule."""
 
     description = "Encrypted bytes"
+    # Tell django-stubs what the attribute holds (it would assume str from TextField).
+    _pyi_private_set_type: bytes | str | None  # type: ignore[assignment]
+    _pyi_private_get_type: bytes | None  # type: ignore[assignment]
 
     def from_db_value(self, value: str | None, expression: Any, connection: Any) -> bytes | None:  # type: ignore[override]
         if not value:

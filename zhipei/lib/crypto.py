@@ -274,7 +274,9 @@ def digest(data: bytes, *, hash: str = "sm3") -> str:
     return hasher.finalize().hex()
 
 
-def chain_hash(previous: str, payload: bytes, *, hash: str = "sm3", key: bytes | None = None) -> str:
+def chain_hash(
+    previous: str, payload: bytes, *, hash: str = "sm3", key: bytes | None = None
+) -> str:
     """Link an audit record to its predecessor: digest(previous + "\\n" + payload), or an HMAC
     of the same with ``key``, so that someone who can write to the database cannot recompute it."""
     data = previous.encode("utf-8") + b"\n" + payload

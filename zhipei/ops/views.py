@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -19,6 +20,7 @@ from zhipei.audit.models import AuditEntry
 from zhipei.audit.selectors import audit_chain_verify
 from zhipei.audit.services import audit_log
 from zhipei.core.pagination import paginate
+from zhipei.faces.selectors import enrolled_face_count
 from zhipei.institutions.models import Institution
 from zhipei.institutions.services import institution_create
 from zhipei.ops.forms import AuditFilterForm, InstitutionForm, StaffAccountForm
@@ -26,15 +28,16 @@ from zhipei.ops.forms import AuditFilterForm, InstitutionForm, StaffAccountForm
 
 @require_perm(Perm.OPS)
 def home(request: HttpRequest) -> HttpResponse:
-    return render(
-        request,
-        "ops/home.html",
-        {
-            "institution_count": Institution.objects.count(),
-            "staff_count": User.objects.exclude(role=Role.TRAINEE).filter(is_active=True).count(),
-            "trainee_count": User.objects.filter(role=Role.TRAINEE).count(),
-        },
-    )
+    faces = enrolled_face_count()
+    context = {
+        "institution_count": Institution.objects.count(),
+        "staff_count": User.objects.exclude(role=Role.TRAINEE).filter(is_active=True).count(),
+        "trainee_count": User.objects.filter(role=Role.TRAINEE).count(),
+        "face_count": faces,
+        "face_limit": settings.FACE_FILING_LIMIT,
+        "face_warning": faces >= settings.FACE_FILING_WARN_AT,
+    }
+    return render(request, "ops/home.html", context)
 
 
 @require_perm(Perm.OPS, Perm.INSTITUTION_MANAGE)

@@ -9,4 +9,5 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("institutions/", views.institutions, name="institutions"),
     path("institutions/<int:pk>/", views.institution_detail, name="institution_detail"),
+    path("alerts/", views.alerts, name="alerts"),
 ]

@@ -14,6 +14,7 @@ from zhipei.accounts.permissions import Perm, require_perm
 from zhipei.accounts.selectors import trainee_search, trainees_visible_to
 from zhipei.audit.services import audit_log
 from zhipei.core.pagination import paginate, search_text
+from zhipei.faces.selectors import alerts_visible_to
 from zhipei.institutions.models import Institution
 from zhipei.institutions.scoping import visible_institutions
 
@@ -86,3 +87,12 @@ def institution_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "staff": User.objects.filter(institution=inst, is_active=True).order_by("role", "name"),
         },
     )
+
+
+@require_perm(Perm.PORTAL, Perm.SUPERVISE)
+def alerts(request: HttpRequest) -> HttpResponse:
+    """Fraud alerts (e.g. one face on two accounts) of the institutions in the regulator's area."""
+    user: User = request.user  # type: ignore[assignment]
+    page, query_string = paginate(request, alerts_visible_to(user))
+    audit_log(action="supervise.alerts", request=request, detail={"page": page.number})
+    return render(request, "portal/alerts.html", {"page_obj": page, "query_string": query_string})

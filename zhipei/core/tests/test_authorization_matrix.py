@@ -71,6 +71,34 @@ MATRIX = {
     ),
     "console:institution": ("get", None, staff_only(INST_STAFF)),
     "console:courses": ("get", None, staff_only(INST_STAFF)),
+    "console:trainee_face": (
+        "get",
+        lambda p: {"pk": p.trainee.trainee_profile.pk},
+        {**staff_only({"instructor", "admin"}), "other_admin": 404},
+    ),
+    "console:trainee_non_face": (
+        "get",
+        lambda p: {"pk": p.trainee.trainee_profile.pk},
+        {**staff_only({"admin"}), "other_admin": 404},
+    ),
+    "console:face_evidence": (
+        "get",
+        lambda p: {"pk": p.face_attempt.pk},
+        {**staff_only({"instructor", "admin"}), "other_admin": 404},
+    ),
+    "console:face_reviews": ("get", None, staff_only({"admin", "other_admin"})),
+    "console:face_template_decide": (
+        "post",
+        lambda p: {"pk": p.pending_template.pk, "action": "reject"},
+        {**staff_only({"admin"}, ok=302), "other_admin": 404},
+    ),
+    "portal:alerts": ("get", None, staff_only(REGULATORS)),
+    "trainee:face": ("get", None, staff_only({"trainee"})),
+    "trainee:face_enrol": ("get", None, staff_only({"trainee"}, ok=302)),  # no face consent yet
+    "trainee:face_verify": ("get", None, staff_only({"trainee"})),
+    "faces:challenge": ("post", None, staff_only({"trainee"}, ok=400)),  # no purpose given
+    "faces:enrol": ("post", None, staff_only({"trainee"}, ok=409)),  # no face consent yet
+    "faces:verify": ("post", None, staff_only({"trainee"}, ok=400)),  # no frames
     "console:course_detail": (
         "get",
         lambda p: {"pk": p.course.pk},
@@ -116,8 +144,47 @@ def test_every_url_has_a_row():
     assert not stale, f"matrix rows for URLs that no longer exist: {stale}"
 
 
+@pytest.fixture
+def face_personas(personas):
+    """The personas plus one face attempt with evidence and one pending template, in institution A."""
+    import io
+
+    import numpy as np
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+    from PIL import Image
+
+    from zhipei.core.crypto import field_cipher
+    from zhipei.faces.models import FaceAttempt, FaceTemplate
+    from zhipei.faces.services import EVIDENCE_AAD, _seal_descriptor
+
+    jpeg = io.BytesIO()
+    Image.new("RGB", (64, 48), "gray").save(jpeg, "JPEG")
+    name = default_storage.save(
+        "evidence/t.jpg.enc",
+        ContentFile(field_cipher().encrypt_bytes(jpeg.getvalue(), context=EVIDENCE_AAD)),
+    )
+    profile = personas.trainee.trainee_profile
+    personas.face_attempt = FaceAttempt.objects.create(
+        trainee=profile,
+        institution=personas.inst_a,
+        purpose="login",
+        decision="MISMATCH",
+        evidence=name,
+    )
+    personas.pending_template = FaceTemplate.objects.create(
+        trainee=profile,
+        institution=personas.inst_a,
+        status="pending_approval",
+        source="camera",
+        descriptor=_seal_descriptor(profile.pk, np.zeros(128, dtype=np.float32)),
+    )
+    return personas
+
+
 @pytest.mark.parametrize("name", sorted(MATRIX))
-def test_matrix(name, personas):
+def test_matrix(name, face_personas):
+    personas = face_personas
     method, kwargs, expected = MATRIX[name]
     url = reverse(name, kwargs=kwargs(personas) if kwargs else None)
     got = {}
@@ -128,7 +195,8 @@ def test_matrix(name, personas):
 
 
 @pytest.mark.parametrize("name", sorted(n for n, row in MATRIX.items() if row[0] == "post"))
-def test_post_only_urls_refuse_get(name, personas):
+def test_post_only_urls_refuse_get(name, face_personas):
+    personas = face_personas
     _, kwargs, _ = MATRIX[name]
     url = reverse(name, kwargs=kwargs(personas) if kwargs else None)
     assert client_for(personas.admin).get(url).status_code == 405

@@ -1,0 +1,85 @@
+"""The camera pages in a real Chromium whose camera is a fake stream from ../shared/testdata.
+
+Trainee A is enrolled from faces/obama_1.jpg by an admin upload; then each stream is shown to
+the verification page: obama-live matches, biden-live does not, empty-room has no face,
+two-people has two, obama-photo-static fails liveness.
+"""
+
+import pytest
+
+from conftest import WEBCAM_DIR
+from zhipei.faces.models import FaceAttempt, FaceTemplate
+from zhipei.faces.services import face_enrol
+from zhipei.faces.tests.conftest import give_face_consent
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
+@pytest.fixture
+def enrolled_trainee(personas, photo):
+    give_face_consent(personas.trainee)
+    face_enrol(
+        trainee=personas.trainee.trainee_profile,
+        institution=personas.inst_a,
+        frames=[photo("obama_1.jpg")],
+        source=FaceTemplate.Source.ADMIN_UPLOAD,
+        by=personas.admin,
+    )
+    return personas.trainee
+
+
+def verify_in_browser(chromium_path, live_server, trainee, stream) -> str:
+    from django.test import Client
+    from playwright.sync_api import sync_playwright
+
+    # Log in by session cookie (the SMS login itself is covered in trainee/tests).
+    client = Client()
+    client.force_login(trainee, backend="zhipei.accounts.backends.ZhipeiBackend")
+    cookie = client.cookies["sessionid"].value
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=chromium_path,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--use-fake-ui-for-media-stream",
+                "--use-fake-device-for-media-stream",
+                f"--use-file-for-fake-video-capture={WEBCAM_DIR / f'{stream}.mjpeg'}",
+            ],
+        )
+        try:
+            context = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844})
+            context.add_cookies([{"name": "sessionid", "value": cookie, "url": live_server.url}])
+            page = context.new_page()
+            page.goto(f"{live_server.url}/face/verify/")
+            page.wait_for_selector("[data-face-capture][data-state=ready]", timeout=15000)
+            page.click("[data-face-start]")
+            page.wait_for_selector("[data-face-capture][data-state=done]", timeout=30000)
+            return (
+                page.inner_text("[data-face-result]") + "|" + page.inner_text("[data-face-status]")
+            )
+        finally:
+            browser.close()
+            from django.db import connections
+
+            connections.close_all()
+
+
+@pytest.mark.parametrize(
+    ("stream", "decision"),
+    [
+        ("obama-live", "MATCH"),
+        ("biden-live", "MISMATCH"),
+        ("empty-room", "NO_FACE"),
+        ("two-people", "MULTIPLE_FACES"),
+        ("obama-photo-static", "LIVENESS_FAILED"),
+    ],
+)
+def test_camera_verification(live_server, enrolled_trainee, chromium_path, stream, decision):
+    result = verify_in_browser(chromium_path, live_server, enrolled_trainee, stream)
+    assert result.split("|")[0] == decision, result
+    attempt = FaceAttempt.objects.filter(trainee__user=enrolled_trainee, purpose="login").latest(
+        "at"
+    )
+    assert attempt.decision == decision and attempt.frame_count == 5 and attempt.evidence

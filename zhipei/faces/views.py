@@ -1,0 +1,163 @@
+"""Face APIs the trainee's camera pages call (JSON), and the pages themselves."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from zhipei.accounts.models import ConsentDocument, User
+from zhipei.accounts.permissions import Perm, require_perm
+from zhipei.accounts.selectors import consent_given
+from zhipei.core.http import api_error
+from zhipei.faces import services
+from zhipei.faces.models import FaceAttempt, FaceTemplate, Purpose
+from zhipei.faces.selectors import trainee_home_institution
+from zhipei.lib import face as fe
+from zhipei.trainee.views import trainee_page
+
+TRAINEE_PURPOSES = {p for p in Purpose.values if p != Purpose.ENROL}
+
+
+def _frames(request: HttpRequest) -> list[bytes] | JsonResponse:
+    files = request.FILES.getlist("frames")
+    for n, upload in enumerate(files, start=1):
+        if upload.size is None or upload.size > fe.MAX_IMAGE_BYTES:
+            return api_error(
+                "IMAGE_TOO_LARGE",
+                f"第 {n} 帧超过 {fe.MAX_IMAGE_BYTES // 1024 // 1024} MB",
+                status=413,
+            )
+    return [upload.read() for upload in files]
+
+
+def _error(exc: services.FaceError) -> JsonResponse:
+    return api_error(exc.code, exc.message, status=exc.status)
+
+
+@require_POST
+@require_perm(Perm.STUDY)
+def api_challenge(request: HttpRequest) -> JsonResponse:
+    purpose = request.POST.get("purpose", "")
+    if purpose not in Purpose.values:
+        return api_error("BAD_PURPOSE", "核验用途无效")
+    challenge = services.face_challenge_issue(request.session, purpose)
+    instruction = (
+        services.CHALLENGE_TEXT[fe.Challenge(challenge)]
+        if challenge
+        else "请正对摄像头，保持光线充足"
+    )
+    return JsonResponse({"ok": True, "challenge": challenge, "instruction": instruction})
+
+
+@require_POST
+@require_perm(Perm.STUDY)
+def api_enrol(request: HttpRequest) -> JsonResponse:
+    user: User = request.user  # type: ignore[assignment]
+    frames = _frames(request)
+    if isinstance(frames, JsonResponse):
+        return frames
+    profile = user.trainee_profile
+    institution = trainee_home_institution(profile)
+    if institution is None:
+        return api_error("NO_INSTITUTION", "尚未加入任何培训机构", status=409)
+    try:
+        template = services.face_enrol(
+            trainee=profile,
+            institution=institution,
+            frames=frames,
+            source=FaceTemplate.Source.CAMERA,
+            by=user,
+            challenge=services.face_challenge_take(request.session, Purpose.ENROL),
+            request=request,
+        )
+    except services.FaceError as exc:
+        return _error(exc)
+    messages: dict[str, str] = {
+        FaceTemplate.Status.ACTIVE: "人脸采集成功",
+        FaceTemplate.Status.PENDING_APPROVAL: "已提交重新采集，待培训机构审批后生效",
+        FaceTemplate.Status.PENDING_DUPLICATE: "采集已提交，需培训机构核实后生效",
+    }
+    return JsonResponse(
+        {"ok": True, "status": template.status, "message": messages[template.status]}
+    )
+
+
+@require_POST
+@require_perm(Perm.STUDY)
+def api_verify(request: HttpRequest) -> JsonResponse:
+    user: User = request.user  # type: ignore[assignment]
+    purpose = request.POST.get("purpose", Purpose.LOGIN)
+    if purpose not in TRAINEE_PURPOSES:
+        return api_error("BAD_PURPOSE", "核验用途无效")
+    frames = _frames(request)
+    if isinstance(frames, JsonResponse):
+        return frames
+    profile = user.trainee_profile
+    institution = trainee_home_institution(profile)
+    if institution is None:
+        return api_error("NO_INSTITUTION", "尚未加入任何培训机构", status=409)
+    try:
+        attempt = services.face_verify(
+            trainee=profile,
+            institution=institution,
+            frames=frames,
+            purpose=purpose,
+            challenge=services.face_challenge_take(request.session, purpose),
+            request=request,
+        )
+    except services.FaceError as exc:
+        return _error(exc)
+    return JsonResponse(_attempt_json(attempt))
+
+
+def _attempt_json(attempt: FaceAttempt) -> dict[str, object]:
+    return {
+        "ok": attempt.passed,
+        "decision": attempt.decision,
+        "message": attempt.message,
+        "distance": round(attempt.distance, 4) if attempt.distance is not None else None,
+        "attempt": attempt.pk,
+    }
+
+
+# --- trainee pages ------------------------------------------------------------------------------
+
+
+@trainee_page
+def face_home(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    profile = user.trainee_profile
+    templates = FaceTemplate.objects.filter(trainee=profile).exclude(
+        status__in=[
+            FaceTemplate.Status.REJECTED,
+            FaceTemplate.Status.REPLACED,
+            FaceTemplate.Status.ERASED,
+        ]
+    )
+    return render(
+        request,
+        "trainee/face_home.html",
+        {
+            "consented": consent_given(user, ConsentDocument.Kind.BIOMETRIC),
+            "active": templates.filter(status=FaceTemplate.Status.ACTIVE).first(),
+            "pending": templates.exclude(status=FaceTemplate.Status.ACTIVE).first(),
+            "attempts": FaceAttempt.objects.filter(trainee=profile)[:10],
+        },
+    )
+
+
+@trainee_page
+def face_enrol(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    if not consent_given(user, ConsentDocument.Kind.BIOMETRIC):
+        return redirect("trainee:consents")
+    return render(request, "trainee/face_camera.html", {"mode": "enrol", "purpose": Purpose.ENROL})
+
+
+@trainee_page
+def face_verify(request: HttpRequest) -> HttpResponse:
+    purpose = request.GET.get("purpose", Purpose.LOGIN)
+    if purpose not in TRAINEE_PURPOSES:
+        purpose = Purpose.LOGIN
+    return render(request, "trainee/face_camera.html", {"mode": "verify", "purpose": purpose})
