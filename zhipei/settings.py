@@ -290,7 +290,8 @@ MIN_TRAINEE_AGE = envint("ZHIPEI_MIN_TRAINEE_AGE", 14)
 # Face identity (see docs/FACES.md for how the defaults were chosen).
 FACE_MATCH_THRESHOLD = envfloat("ZHIPEI_FACE_MATCH_THRESHOLD", 0.5)
 FACE_DUPLICATE_THRESHOLD = envfloat("ZHIPEI_FACE_DUPLICATE_THRESHOLD", 0.5)
-FACE_MIN_FACE_PX = envint("ZHIPEI_FACE_MIN_FACE_PX", 80)
+FACE_MIN_FACE_PX = envint("ZHIPEI_FACE_MIN_FACE_PX", 80)  # enrolment
+FACE_VERIFY_MIN_FACE_PX = envint("ZHIPEI_FACE_VERIFY_MIN_FACE_PX", 60)
 FACE_BURST_MIN_FRAMES = envint("ZHIPEI_FACE_BURST_MIN_FRAMES", 3)
 FACE_BURST_MAX_FRAMES = envint("ZHIPEI_FACE_BURST_MAX_FRAMES", 8)
 # Active liveness (blink / turn / open mouth, judged on 68-point landmarks) per purpose. The 68-point

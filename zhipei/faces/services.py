@@ -57,10 +57,11 @@ class FaceError(Exception):
 
 
 @cache
-def engine() -> fe.FaceEngine:
-    return fe.FaceEngine(
-        min_face_px=settings.FACE_MIN_FACE_PX, use_68_landmarks=settings.FACE_ACTIVE_LIVENESS
-    )
+def engine(*, enrolment: bool = False) -> fe.FaceEngine:
+    """Enrolment holds the stricter size gate (a template must be good); verification accepts
+    the smaller faces of low-resolution phone cameras (240p), which still match reliably."""
+    min_face = settings.FACE_MIN_FACE_PX if enrolment else settings.FACE_VERIFY_MIN_FACE_PX
+    return fe.FaceEngine(min_face_px=min_face, use_68_landmarks=settings.FACE_ACTIVE_LIVENESS)
 
 
 def active_liveness_required(purpose: str) -> bool:
@@ -449,7 +450,7 @@ def face_enrol(
     if camera and active_liveness_required(Purpose.ENROL) and not challenge:
         raise FaceError("CHALLENGE_REQUIRED", "请先获取活体检测动作，再按提示完成采集", status=409)
     observations = [
-        engine().analyse(img, descriptor=False, landmarks68=bool(challenge)) for img in images
+        engine(enrolment=True).analyse(img, descriptor=False, landmarks68=bool(challenge)) for img in images
     ]
     judgement = _quality_failure(observations)
     if judgement is None and camera:
@@ -472,7 +473,7 @@ def face_enrol(
         (i for i, o in enumerate(observations) if o.quality == fe.Quality.OK),
         key=lambda i: observations[i].sharpness,
     )
-    described = engine().analyse(images[best], descriptor=True)
+    described = engine(enrolment=True).analyse(images[best], descriptor=True)
     assert described.descriptor is not None  # noqa: S101 - the frame passed the gates above
     duplicates = _duplicates(described.descriptor, trainee=trainee, institution=institution)
     with transaction.atomic():

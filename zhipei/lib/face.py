@@ -187,11 +187,24 @@ def decode_image(data: bytes) -> RGBImage:
             # Pillow's LOAD_TRUNCATED_IMAGES stays False, so cut-off data raises here instead of
             # silently becoming a grey lower half that would still "contain" a face.
             image.load()
-            upright = ImageOps.exif_transpose(image)
-            rgb = _to_rgb(upright)
+            # In place: the default returns a full copy even when there is nothing to rotate.
+            ImageOps.exif_transpose(image, in_place=True)
+            rgb = _to_rgb(image)
         except _DECODE_ERRORS as exc:
             raise _image_error("TRUNCATED") from exc
-    return np.array(rgb, dtype=np.uint8)
+        return _to_array(rgb)
+
+
+def _to_array(image: Image.Image) -> RGBImage:
+    """Copy an RGB image into a writable array in bands of rows: np.array(image) would hold two
+    more full copies at once (Pillow's tobytes() and numpy's), 240 MB extra for a 40 MP photo."""
+    width, height = image.size
+    out = np.empty((height, width, 3), dtype=np.uint8)
+    band = max(1, (4 * 1024 * 1024) // (3 * width))
+    for top in range(0, height, band):
+        bottom = min(top + band, height)
+        out[top:bottom] = np.asarray(image.crop((0, top, width, bottom)))
+    return out
 
 
 def _has_image_signature(data: bytes) -> bool:
@@ -205,7 +218,7 @@ def _to_rgb(image: Image.Image) -> Image.Image:
         image.mode == "P" and "transparency" in image.info
     )
     if not has_alpha:
-        return image.convert("RGB")
+        return image if image.mode == "RGB" else image.convert("RGB")
     # Transparent pixels keep arbitrary colour values underneath; flatten onto white as a browser
     # would show them, instead of letting convert("RGB") reveal whatever is hidden there.
     rgba = image.convert("RGBA")

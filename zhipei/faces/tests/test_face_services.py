@@ -235,3 +235,25 @@ def test_a_template_copied_to_another_trainee_is_refused(enrolled, personas, bur
             trainee=other, institution=personas.inst_a, frames=burst("obama-live"), purpose="login"
         )
     assert exc.value.code == "TEMPLATE_INVALID"
+
+
+def test_a_240p_photo_still_verifies_but_cannot_enrol(enrolled, personas, photo):
+    """The 240p photo's face is 73 px wide: below the 80 px enrolment gate, yet it must match."""
+    import numpy as np
+
+    low = photo("obama_3_240p.jpg")
+    image = Image.open(io.BytesIO(low)).convert("RGB")
+    # Three slightly different frames (sensor-like noise) so the burst is not a still image.
+    rng = np.random.default_rng(7)
+    frames = []
+    for _ in range(3):
+        noisy = np.clip(np.asarray(image, dtype=np.int16) + rng.integers(-12, 13, (image.height, image.width, 3)), 0, 255)
+        out = io.BytesIO()
+        Image.fromarray(noisy.astype(np.uint8)).save(out, "JPEG", quality=92)
+        frames.append(out.getvalue())
+    attempt = verify(enrolled, personas, frames)
+    assert attempt.decision == Decision.MATCH, attempt.message
+    with pytest.raises(FaceError) as exc:
+        face_enrol(trainee=enrolled, institution=personas.inst_a, frames=[low],
+                   source=FaceTemplate.Source.ADMIN_UPLOAD, by=personas.admin)
+    assert exc.value.code == "LOW_QUALITY" and "过小" in exc.value.message
