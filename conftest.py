@@ -3,7 +3,9 @@ must see nothing of A's, county and city regulators, and the three platform role
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import pyotp
 import pytest
@@ -111,15 +113,48 @@ def client_for(user: User | None) -> Client:
 
 
 CHROMIUM = "/usr/bin/chromium"
-WEBCAM_DIR = (
-    __import__("pathlib").Path(__file__).resolve().parent.parent / "shared" / "testdata" / "webcam"
-)
+# Real test data (photos, webcam streams, videos) lives beside the project, in CI too.
+TESTDATA = Path(__file__).resolve().parent.parent / "shared" / "testdata"
+WEBCAM_DIR = TESTDATA / "webcam"
+
+
+@pytest.fixture(scope="session")
+def testdata() -> Path:
+    if not TESTDATA.exists():
+        if os.getenv("CI"):
+            pytest.fail("../shared/testdata must be beside the project in CI")
+        pytest.skip("../shared/testdata is not beside the project")
+    return TESTDATA
+
+
+@pytest.fixture(scope="session")
+def photo(testdata):
+    """Bytes of a photo from testdata/faces."""
+    return lambda name: (testdata / "faces" / name).read_bytes()
+
+
+@pytest.fixture(scope="session")
+def burst(testdata):
+    """`count` frames of a webcam stream, `step` frames apart, starting at `start`."""
+    from zhipei.lib.face import mjpeg_frames
+
+    cache: dict[str, list[bytes]] = {}
+
+    def frames(stream: str, start: int = 0, count: int = 5, step: int = 2) -> list[bytes]:
+        if stream not in cache:
+            cache[stream] = mjpeg_frames(testdata / "webcam" / f"{stream}.mjpeg", limit=120)
+        return cache[stream][start : start + count * step : step]
+
+    return frames
+
+
+def give_face_consent(user: User) -> None:
+    doc = ConsentDocument.objects.get(kind="biometric")
+    ConsentRecord.objects.create(user=user, document=doc, action=ConsentRecord.Action.ACCEPT)
 
 
 @pytest.fixture(scope="session")
 def chromium_path() -> str:
-    import os
-
     if not os.path.exists(CHROMIUM):
         if os.getenv("CI"):
             pytest.fail(

@@ -48,13 +48,26 @@ def enrol_trainee(reference: bytes):
     from zhipei.faces.services import face_enrol
 
     institution = InstitutionFactory()
-    admin = User.objects.create_user("bench_admin", "Bench-Pass-2026", name="管理员", role=Role.INSTITUTION_ADMIN,
-                                     institution=institution)
+    admin = User.objects.create_user(
+        "bench_admin",
+        "Bench-Pass-2026",
+        name="管理员",
+        role=Role.INSTITUTION_ADMIN,
+        institution=institution,
+    )
     trainee = make_trainee(institution, name="张三")
-    ConsentRecord.objects.create(user=trainee, document=ConsentDocument.objects.get(kind="biometric"),
-                                 action=ConsentRecord.Action.ACCEPT)
-    face_enrol(trainee=trainee.trainee_profile, institution=institution, frames=[reference],
-               source=FaceTemplate.Source.ADMIN_UPLOAD, by=admin)
+    ConsentRecord.objects.create(
+        user=trainee,
+        document=ConsentDocument.objects.get(kind="biometric"),
+        action=ConsentRecord.Action.ACCEPT,
+    )
+    face_enrol(
+        trainee=trainee.trainee_profile,
+        institution=institution,
+        frames=[reference],
+        source=FaceTemplate.Source.ADMIN_UPLOAD,
+        by=admin,
+    )
     return trainee.trainee_profile, institution
 
 
@@ -73,7 +86,9 @@ def speed(runs: int) -> dict[str, float]:
     profile, institution = enrol_trainee(reference)
     detector = dlib.get_frontal_face_detector()
     predictor = dlib.shape_predictor(fe._model_path("shape_predictor_5_face_landmarks.dat"))
-    recogniser = dlib.face_recognition_model_v1(fe._model_path("dlib_face_recognition_resnet_model_v1.dat"))
+    recogniser = dlib.face_recognition_model_v1(
+        fe._model_path("dlib_face_recognition_resnet_model_v1.dat")
+    )
     decoded_all = [fe.decode_image(f) for f in frames_all]
     assert decoded_all[0].shape[:2] == (480, 640)
 
@@ -88,7 +103,9 @@ def speed(runs: int) -> dict[str, float]:
         burst = frames_all[start : start + 10 : 2]
         images = decoded_all[start : start + 10 : 2]
         t0 = time.perf_counter()
-        attempt = face_verify(trainee=profile, institution=institution, frames=burst, purpose="login")
+        attempt = face_verify(
+            trainee=profile, institution=institution, frames=burst, purpose="login"
+        )
         t1 = time.perf_counter()
         raw(images)
         t2 = time.perf_counter()
@@ -100,7 +117,8 @@ def speed(runs: int) -> dict[str, float]:
     return {
         "face_verify_p50_ms": p50_ms(platform_times),
         "raw_dlib_p50_ms": p50_ms(raw_times),
-        "face_verify_overhead_ratio": statistics.median(platform_times) / statistics.median(raw_times),
+        "face_verify_overhead_ratio": statistics.median(platform_times)
+        / statistics.median(raw_times),
         "burst_frames": 5,
     }
 

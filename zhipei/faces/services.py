@@ -450,7 +450,8 @@ def face_enrol(
     if camera and active_liveness_required(Purpose.ENROL) and not challenge:
         raise FaceError("CHALLENGE_REQUIRED", "请先获取活体检测动作，再按提示完成采集", status=409)
     observations = [
-        engine(enrolment=True).analyse(img, descriptor=False, landmarks68=bool(challenge)) for img in images
+        engine(enrolment=True).analyse(img, descriptor=False, landmarks68=bool(challenge))
+        for img in images
     ]
     judgement = _quality_failure(observations)
     if judgement is None and camera:

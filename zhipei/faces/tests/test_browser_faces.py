@@ -7,10 +7,9 @@ two-people has two, obama-photo-static fails liveness.
 
 import pytest
 
-from conftest import WEBCAM_DIR
+from conftest import WEBCAM_DIR, give_face_consent
 from zhipei.faces.models import FaceAttempt, FaceTemplate
 from zhipei.faces.services import face_enrol
-from zhipei.faces.tests.conftest import give_face_consent
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 

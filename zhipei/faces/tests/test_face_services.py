@@ -6,6 +6,7 @@ import pytest
 from django.core.files.storage import default_storage
 from PIL import Image
 
+from conftest import give_face_consent
 from zhipei.accounts.services import consent_withdraw
 from zhipei.core.tests.factories import make_trainee
 from zhipei.faces.models import Decision, FaceAttempt, FaceTemplate, FraudAlert
@@ -16,7 +17,6 @@ from zhipei.faces.services import (
     face_verify,
     template_descriptor,
 )
-from zhipei.faces.tests.conftest import give_face_consent
 
 pytestmark = pytest.mark.django_db
 
@@ -247,13 +247,23 @@ def test_a_240p_photo_still_verifies_but_cannot_enrol(enrolled, personas, photo)
     rng = np.random.default_rng(7)
     frames = []
     for _ in range(3):
-        noisy = np.clip(np.asarray(image, dtype=np.int16) + rng.integers(-12, 13, (image.height, image.width, 3)), 0, 255)
+        noisy = np.clip(
+            np.asarray(image, dtype=np.int16)
+            + rng.integers(-12, 13, (image.height, image.width, 3)),
+            0,
+            255,
+        )
         out = io.BytesIO()
         Image.fromarray(noisy.astype(np.uint8)).save(out, "JPEG", quality=92)
         frames.append(out.getvalue())
     attempt = verify(enrolled, personas, frames)
     assert attempt.decision == Decision.MATCH, attempt.message
     with pytest.raises(FaceError) as exc:
-        face_enrol(trainee=enrolled, institution=personas.inst_a, frames=[low],
-                   source=FaceTemplate.Source.ADMIN_UPLOAD, by=personas.admin)
+        face_enrol(
+            trainee=enrolled,
+            institution=personas.inst_a,
+            frames=[low],
+            source=FaceTemplate.Source.ADMIN_UPLOAD,
+            by=personas.admin,
+        )
     assert exc.value.code == "LOW_QUALITY" and "过小" in exc.value.message
