@@ -106,6 +106,7 @@ INSTALLED_APPS = [
     "zhipei.accounts",
     "zhipei.faces",
     "zhipei.courses",
+    "zhipei.study",
     "zhipei.trainee",
     "zhipei.console",
     "zhipei.portal",
@@ -304,6 +305,32 @@ FACE_NON_FACE_VALID_HOURS = envint("ZHIPEI_FACE_NON_FACE_VALID_HOURS", 12)
 # Storing the faces of 100,000 people must be filed with the provincial cyberspace office.
 FACE_FILING_LIMIT = envint("ZHIPEI_FACE_FILING_LIMIT", 100_000)
 FACE_FILING_WARN_AT = envint("ZHIPEI_FACE_FILING_WARN_AT", 90_000)
+# Lesson video links are signed for one user and expire: a copied link soon stops working.
+LESSON_URL_SECONDS = envint("ZHIPEI_LESSON_URL_SECONDS", 600)
+
+# Supervised study (docs/STUDY.md). Institutions may tighten each number, never loosen it.
+MINUTES_PER_XUESHI = envint("ZHIPEI_MINUTES_PER_XUESHI", 45)
+STUDY_PROFILE = os.getenv("ZHIPEI_STUDY_PROFILE", "standard")  # standard | strict
+_STRICT = STUDY_PROFILE == "strict"
+STUDY_HEARTBEAT_SECONDS = envint("ZHIPEI_STUDY_HEARTBEAT_SECONDS", 10)
+STUDY_MAX_GAP_SECONDS = envint("ZHIPEI_STUDY_MAX_GAP_SECONDS", 30)
+STUDY_FACE_CHECK_MIN_MINUTES = envfloat("ZHIPEI_STUDY_FACE_CHECK_MIN_MINUTES", 5)
+STUDY_FACE_CHECK_MAX_MINUTES = envfloat("ZHIPEI_STUDY_FACE_CHECK_MAX_MINUTES", 10)
+STUDY_FACE_RESPONSE_SECONDS = envint("ZHIPEI_STUDY_FACE_RESPONSE_SECONDS", 60)
+STUDY_FACE_MAX_FAILURES = envint("ZHIPEI_STUDY_FACE_MAX_FAILURES", 3)
+STUDY_QUIZ_MIN_MINUTES = envfloat("ZHIPEI_STUDY_QUIZ_MIN_MINUTES", 8)
+STUDY_QUIZ_MAX_MINUTES = envfloat("ZHIPEI_STUDY_QUIZ_MAX_MINUTES", 15)
+STUDY_QUIZ_SECONDS = envint("ZHIPEI_STUDY_QUIZ_SECONDS", 60)
+STUDY_QUIZ_WRONG_POLICY = os.getenv(
+    "ZHIPEI_STUDY_QUIZ_WRONG_POLICY", "ask_again"
+)  # ask_again | rewind | pause
+STUDY_QUIZ_REWIND_SECONDS = envint("ZHIPEI_STUDY_QUIZ_REWIND_SECONDS", 60)
+STUDY_IDLE_MINUTES = envfloat("ZHIPEI_STUDY_IDLE_MINUTES", 5)
+STUDY_IDLE_RESPONSE_SECONDS = envint("ZHIPEI_STUDY_IDLE_RESPONSE_SECONDS", 60)
+STUDY_DAILY_CAP_XUESHI = envint("ZHIPEI_STUDY_DAILY_CAP_XUESHI", 4 if _STRICT else 8)
+STUDY_MIN_SEGMENT_SECONDS = envint("ZHIPEI_STUDY_MIN_SEGMENT_SECONDS", 300 if _STRICT else 0)
+# A lesson is complete when its credited time reaches its duration less this slack (heartbeat granularity).
+STUDY_COMPLETION_SLACK_SECONDS = envint("ZHIPEI_STUDY_COMPLETION_SLACK_SECONDS", 3)
 
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_AGE = 12 * 3600

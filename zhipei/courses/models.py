@@ -61,3 +61,63 @@ class Lesson(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class LessonQuestion(models.Model):
+    """A pop-up question from the lesson's pool, asked at a random moment during study."""
+
+    lesson = models.ForeignKey(Lesson, on_delete=models.CASCADE, related_name="questions")
+    text = models.CharField("题目", max_length=300)
+    options = models.JSONField("选项", default=list)  # ["A text", "B text", ...]
+    answer = models.PositiveSmallIntegerField("正确选项序号")  # index into options
+
+    class Meta:
+        verbose_name = "随堂问题"
+        verbose_name_plural = "随堂问题"
+
+    def __str__(self) -> str:
+        return self.text[:30]
+
+
+class TrainingClass(models.Model):
+    """A 培训班: an institution's cohort, its courses, dates, required 学时."""
+
+    institution = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="classes")
+    name = models.CharField("班级名称", max_length=100)
+    kind = models.CharField("类型", max_length=20, choices=Course.Kind.choices)
+    courses = models.ManyToManyField(Course, related_name="classes", verbose_name="课程")
+    start_date = models.DateField("开班日期")
+    end_date = models.DateField("结业日期")
+    required_xueshi = models.DecimalField("要求学时", max_digits=6, decimal_places=1)
+    trainees = models.ManyToManyField(
+        "accounts.TraineeProfile", through="ClassMember", related_name="classes"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "培训班"
+        verbose_name_plural = "培训班"
+        ordering = ["-start_date", "-id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ClassMember(models.Model):
+    training_class = models.ForeignKey(
+        TrainingClass, on_delete=models.CASCADE, related_name="members"
+    )
+    trainee = models.ForeignKey(
+        "accounts.TraineeProfile", on_delete=models.PROTECT, related_name="class_memberships"
+    )
+    enrolled_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["training_class", "trainee"], name="unique_class_member"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.trainee_id}@{self.training_class_id}"

@@ -93,6 +93,27 @@ MATRIX = {
         {**staff_only({"admin"}, ok=302), "other_admin": 404},
     ),
     "portal:alerts": ("get", None, staff_only(REGULATORS)),
+    "study:home": ("get", None, staff_only({"trainee"})),
+    "study:records": ("get", None, staff_only({"trainee"})),
+    "study:player": ("get", lambda p: {"lesson_id": p.lesson.pk}, staff_only({"trainee"})),
+    "study:api_start": (
+        "post",
+        lambda p: {"lesson_id": p.lesson.pk},
+        staff_only({"trainee"}, ok=409),
+    ),  # no video
+    "study:api_heartbeat": (
+        "post",
+        lambda p: {"session_id": 999999},
+        staff_only({"trainee"}, ok=400),
+    ),  # no body
+    "study:api_face": ("post", lambda p: {"session_id": 999999}, staff_only({"trainee"}, ok=404)),
+    "study:api_quiz": ("post", lambda p: {"session_id": 999999}, staff_only({"trainee"}, ok=400)),
+    "study:api_activity": (
+        "post",
+        lambda p: {"session_id": 999999},
+        staff_only({"trainee"}, ok=404),
+    ),
+    "study:api_end": ("post", lambda p: {"session_id": 999999}, staff_only({"trainee"}, ok=404)),
     "trainee:face": ("get", None, staff_only({"trainee"})),
     "trainee:face_enrol": ("get", None, staff_only({"trainee"}, ok=302)),  # no face consent yet
     "trainee:face_verify": ("get", None, staff_only({"trainee"})),
@@ -104,6 +125,9 @@ MATRIX = {
         lambda p: {"pk": p.course.pk},
         {**staff_only({"instructor", "admin"}), "other_admin": 404},
     ),
+    # A forged token is refused for everyone; valid tokens (only their own user gets 200) are
+    # covered per persona in courses/tests/test_delivery.py.
+    "lesson_media:video": ("get", lambda p: {"token": "forged.token:1:abc"}, expect(403)),
     "portal:login": ("get", None, group(expect(200), REGULATORS, 302)),
     "portal:home": ("get", None, staff_only(REGULATORS)),
     "portal:institutions": ("get", None, staff_only(REGULATORS)),
@@ -172,6 +196,10 @@ def face_personas(personas):
         decision="MISMATCH",
         evidence=name,
     )
+    from zhipei.courses.models import Chapter, Lesson
+
+    chapter = Chapter.objects.create(course=personas.course, title="第一章")
+    personas.lesson = Lesson.objects.create(chapter=chapter, title="第一讲")
     personas.pending_template = FaceTemplate.objects.create(
         trainee=profile,
         institution=personas.inst_a,

@@ -1,0 +1,260 @@
+/* The supervised player. The server's ledger decides what counts; this page only plays the
+ * video at 1×, refuses seeking past what was watched, reports honestly every few seconds, and
+ * does what the server asks (face check, question, "still there?"). No inline script (CSP). */
+(function () {
+  "use strict";
+
+  function deviceId() {
+    var key = "zhipei-device";
+    var id = window.localStorage.getItem(key);
+    if (!id) {
+      id = Math.random().toString(36).slice(2) + Date.now().toString(36);
+      window.localStorage.setItem(key, id);
+    }
+    return id;
+  }
+
+  function pad(n) { return (n < 10 ? "0" : "") + n; }
+  function clockText(s) { s = Math.max(0, Math.floor(s)); return pad(Math.floor(s / 60)) + ":" + pad(s % 60); }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var root = document.querySelector("[data-study]");
+    if (!root) { return; }
+    var token = root.querySelector("input[name=csrfmiddlewaretoken]").value;
+    var video = root.querySelector(".player-video");
+    var playButton = root.querySelector("[data-play]");
+    var status = root.querySelector("[data-study-status]");
+    var creditedText = root.querySelector("[data-credited]");
+    var positionBar = root.querySelector("[data-position]");
+    var clock = root.querySelector("[data-clock]");
+    var endButton = root.querySelector("[data-end]");
+    var facePanel = document.querySelector("[data-face-panel]");
+    var faceVideo = facePanel.querySelector("video");
+    var faceButton = facePanel.querySelector("[data-face-start]");
+    var faceStatus = facePanel.querySelector("[data-face-status]");
+    var faceResult = facePanel.querySelector("[data-face-result]");
+    var quizBox = document.querySelector("[data-quiz]");
+    var idleBox = document.querySelector("[data-idle]");
+
+    var session = null, base = root.dataset.api, seq = 0, timer = null;
+    var furthest = 0, allowedMax = 0, interacted = true, maxRate = 1, playedSinceBeat = false;
+    var ended = false, blocked = true, faceStarted = false, cameraReady = false, checking = false, quizId = null;
+
+    function say(text) { status.textContent = text; }
+    function url(path) { return base + session + "/" + path; }
+
+    async function send(target, body, asJson) {
+      var headers = { "X-CSRFToken": token, "Accept": "application/json" };
+      if (asJson) { headers["Content-Type"] = "application/json"; body = JSON.stringify(body); }
+      try {
+        var response = await fetch(target, { method: "POST", body: body, headers: headers, credentials: "same-origin" });
+        var data = await response.json();
+        data.httpStatus = response.status;
+        return data;
+      } catch (e) {
+        return { ok: false, code: "NETWORK", message: "网络异常，正在重试…" };
+      }
+    }
+
+    ["mousemove", "keydown", "touchstart", "click", "scroll", "wheel"].forEach(function (name) {
+      document.addEventListener(name, function () { interacted = true; }, { passive: true });
+    });
+    document.addEventListener("visibilitychange", function () {
+      if (document.visibilityState !== "visible") { video.pause(); }
+    });
+    video.addEventListener("ratechange", function () {
+      if (video.playbackRate !== 1) {
+        maxRate = Math.max(maxRate, video.playbackRate);
+        video.playbackRate = 1;
+        say("仅支持正常速度播放，倍速期间不计时");
+      }
+    });
+    video.addEventListener("seeking", function () {
+      if (video.currentTime > allowedMax + 1) {
+        video.currentTime = allowedMax;
+        say("不能拖动到尚未学习的位置");
+      }
+    });
+    video.addEventListener("timeupdate", function () {
+      if (!video.seeking && !video.paused) {
+        allowedMax = Math.max(allowedMax, video.currentTime);
+        playedSinceBeat = true;
+      }
+      positionBar.value = video.currentTime;
+      clock.textContent = clockText(video.currentTime);
+    });
+    video.addEventListener("ended", function () { heartbeat(); });
+    video.addEventListener("play", function () { playButton.textContent = "暂停"; });
+    video.addEventListener("pause", function () { playButton.textContent = "播放"; });
+    playButton.addEventListener("click", function () {
+      if (blocked || ended) { return; }
+      if (video.paused) { video.play(); } else { video.pause(); }
+    });
+    endButton.addEventListener("click", async function () {
+      if (!session || ended) { return; }
+      await heartbeat();
+      var answer = await send(url("end/"), new FormData(), false);
+      finish("已结束本次学习，有效时长 " + Math.round(answer.credited || 0) + " 秒");
+    });
+    window.addEventListener("pagehide", function () {
+      if (!session || ended) { return; }
+      var form = new FormData();
+      form.append("csrfmiddlewaretoken", token);
+      navigator.sendBeacon(url("end/"), form);
+    });
+
+    function finish(text) {
+      ended = true;
+      blocked = true;
+      video.pause();
+      playButton.disabled = true;
+      if (timer) { clearInterval(timer); }
+      say(text);
+      root.dataset.state = "ended";
+    }
+
+    function setBlocked(value) {
+      blocked = value;
+      playButton.disabled = value || ended;
+      if (value) { video.pause(); }
+    }
+
+    async function heartbeat() {
+      if (!session || ended) { return; }
+      seq += 1;
+      var beat = {
+        seq: seq,
+        position: video.currentTime || 0,
+        rate: maxRate !== 1 ? maxRate : video.playbackRate,
+        visible: document.visibilityState === "visible",
+        focused: document.hasFocus(),
+        playing: playedSinceBeat || (!video.paused && !video.ended),
+        interacted: interacted,
+        sent_at: Date.now()
+      };
+      interacted = false;
+      maxRate = 1;
+      playedSinceBeat = !video.paused && !video.ended;
+      handle(await send(url("heartbeat/"), beat, true));
+    }
+
+    function handle(answer) {
+      if (!answer || answer.ok === false) {
+        if (answer && answer.httpStatus === 401) { window.location.href = "/login/"; }
+        if (answer && answer.message) { say(answer.message); }
+        return;
+      }
+      creditedText.textContent = Math.round(answer.credited);
+      root.dataset.credited = answer.credited;
+      furthest = answer.furthest;
+      allowedMax = Math.max(allowedMax, furthest);
+      if (answer.status === "ended") {
+        finish("学习已结束：" + answer.end_message);
+        return;
+      }
+      if (answer.face_check) { askFace(faceStarted); }
+      showQuiz(answer.quiz);
+      showIdle(answer.idle_prompt);
+      setBlocked(!!answer.pause || !!answer.face_check && answer.status !== "active" || !!answer.quiz);
+    }
+
+    async function askFace(automatic) {
+      if (checking) { return; }
+      video.pause();
+      facePanel.hidden = false;
+      facePanel.dataset.url = url("face/");
+      facePanel.dataset.purpose = faceStarted ? "study_recheck" : "study_start";
+      if (!cameraReady) {
+        try {
+          await window.ZhipeiFace.openCamera(faceVideo);
+          cameraReady = true;
+        } catch (e) {
+          faceStatus.textContent = "无法打开摄像头，无法计时。请允许使用摄像头，或联系机构使用非人脸核验方式";
+          return;
+        }
+      }
+      faceButton.disabled = false;
+      faceStatus.textContent = automatic ? "请正对摄像头，即将进行人脸抽查" : "请点击“开始核验”，核验通过后开始计时";
+      if (automatic) { setTimeout(checkFace, 1500); }
+    }
+
+    async function checkFace() {
+      if (checking || ended) { return; }
+      checking = true;
+      faceButton.disabled = true;
+      var answer = await window.ZhipeiFace.captureAndSubmit(facePanel, faceVideo);
+      checking = false;
+      faceResult.textContent = answer.decision || answer.code || "";
+      facePanel.dataset.result = faceResult.textContent;
+      faceStatus.textContent = answer.message || "";
+      if (answer.ok) {
+        faceStarted = true;
+        facePanel.hidden = true;
+        setBlocked(false);
+        say("人脸核验通过，请点击播放开始学习");
+        root.dataset.state = "studying";
+      } else if (answer.status === "ended") {
+        finish("人脸核验连续失败，本次学习无效");
+      } else {
+        faceButton.disabled = false;
+        say("人脸核验未通过，暂停计时：" + (answer.message || ""));
+      }
+      heartbeat();
+    }
+    faceButton.addEventListener("click", checkFace);
+
+    function showQuiz(quiz) {
+      if (!quiz) { quizBox.hidden = true; quizId = null; return; }
+      quizBox.querySelector("[data-quiz-left]").textContent = "剩余 " + quiz.seconds_left + " 秒";
+      if (quizId === quiz.id) { return; }
+      quizId = quiz.id;
+      video.pause();
+      quizBox.querySelector("[data-quiz-text]").textContent = quiz.text;
+      var options = quizBox.querySelector("[data-quiz-options]");
+      options.textContent = "";
+      quiz.options.forEach(function (text, index) {
+        var button = document.createElement("button");
+        button.type = "button";
+        button.className = "btn btn-secondary btn-block";
+        button.textContent = String.fromCharCode(65 + index) + ". " + text;
+        button.addEventListener("click", async function () {
+          var answer = await send(url("quiz/"), { quiz: quiz.id, choice: index }, true);
+          say(answer.correct ? "回答正确，继续学习" : (answer.message || "回答错误，请再答一题"));
+          quizId = null;
+          handle(answer);
+        });
+        options.appendChild(button);
+      });
+      quizBox.hidden = false;
+    }
+
+    function showIdle(prompt) {
+      if (!prompt) { idleBox.hidden = true; return; }
+      idleBox.querySelector("[data-idle-left]").textContent = prompt.seconds_left + " 秒内无响应将结束本次学习";
+      idleBox.hidden = false;
+    }
+    idleBox.querySelector("[data-idle-confirm]").addEventListener("click", async function () {
+      idleBox.hidden = true;
+      handle(await send(url("activity/"), new FormData(), false));
+    });
+
+    (async function start() {
+      var form = new FormData();
+      form.append("device", deviceId());
+      var answer = await send(root.dataset.startUrl, form, false);
+      if (!answer.ok) { say(answer.message || "无法开始学习"); return; }
+      session = answer.session;
+      root.dataset.session = session;
+      furthest = allowedMax = answer.resume || 0;
+      video.src = answer.video_url;
+      video.addEventListener("loadedmetadata", function () {
+        if (furthest > 0 && furthest < video.duration) { video.currentTime = furthest; }
+      }, { once: true });
+      say("请先完成人脸核验，核验通过后开始计时");
+      root.dataset.state = "face";
+      askFace(false);
+      timer = setInterval(heartbeat, (answer.heartbeat_seconds || 10) * 1000);
+      heartbeat();
+    })();
+  });
+})();

@@ -1,0 +1,186 @@
+"""Supervised study: sessions, confirmed segments, uncredited intervals with reasons, pop-up
+answers and per-lesson progress. Compact by design: a heartbeat updates its session row; rows
+are added only when something happens (a segment confirmed, a new reason, a question)."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+
+class StudySession(models.Model):
+    class Status(models.TextChoices):
+        AWAITING_FACE = "awaiting_face", "等待人脸核验"
+        ACTIVE = "active", "学习中"
+        ENDED = "ended", "已结束"
+
+    class EndReason(models.TextChoices):
+        LEFT = "left", "学员退出"
+        COMPLETED = "completed", "课时学完"
+        IDLE = "idle", "长时间无操作"
+        FACE_FAILED = "face_failed", "人脸核验连续失败（无效）"
+        CONCURRENT = "concurrent", "在其他设备或页面开始学习"
+        DAILY_CAP = "daily_cap", "达到每日学时上限"
+        ABANDONED = "abandoned", "连接中断"
+
+    trainee = models.ForeignKey(
+        "accounts.TraineeProfile", on_delete=models.PROTECT, related_name="study_sessions"
+    )
+    lesson = models.ForeignKey(
+        "courses.Lesson", on_delete=models.PROTECT, related_name="study_sessions"
+    )
+    institution = models.ForeignKey(
+        "institutions.Institution", on_delete=models.PROTECT, related_name="+"
+    )
+    training_class = models.ForeignKey(
+        "courses.TrainingClass",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="study_sessions",
+    )
+    device = models.CharField("设备标识", max_length=64)
+    user_agent = models.CharField(max_length=200, blank=True)
+    status = models.CharField(
+        "状态", max_length=20, choices=Status.choices, default=Status.AWAITING_FACE
+    )
+    end_reason = models.CharField("结束原因", max_length=20, choices=EndReason.choices, blank=True)
+    invalid = models.BooleanField("无效会话", default=False)
+    started_at = models.DateTimeField("开始时间", default=timezone.now)
+    ended_at = models.DateTimeField("结束时间", null=True, blank=True)
+    ledger = models.JSONField(default=dict)  # zhipei.study.ledger.State
+    credited_seconds = models.FloatField("有效时长（秒）", default=0)  # confirmed + provisional
+    confirmed_seconds = models.FloatField("已确认时长（秒）", default=0)
+    face_passed_at = models.DateTimeField(null=True, blank=True)
+    next_face_at = models.DateTimeField(null=True, blank=True)
+    face_due_at = models.DateTimeField(null=True, blank=True)
+    face_failures = models.PositiveSmallIntegerField(default=0)
+    next_quiz_at = models.DateTimeField(null=True, blank=True)
+    quiz = models.ForeignKey(
+        "QuizAnswer", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    last_activity_at = models.DateTimeField(default=timezone.now)
+    last_beat_at = models.DateTimeField(null=True, blank=True)
+    daily_base_seconds = models.FloatField(default=0)  # credited earlier the same day
+    open_interval = models.ForeignKey(
+        "UncreditedInterval", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = "学习会话"
+        verbose_name_plural = "学习会话"
+        ordering = ["-started_at", "-id"]
+        indexes = [
+            models.Index(fields=["trainee", "status"]),
+            models.Index(fields=["institution", "status"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.trainee_id} {self.lesson_id} {self.get_status_display()}"
+
+
+class StudySegment(models.Model):
+    """A continuous stretch of credited study, confirmed by a face check."""
+
+    session = models.ForeignKey(StudySession, on_delete=models.PROTECT, related_name="segments")
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField()
+    from_position = models.FloatField()
+    to_position = models.FloatField()
+    seconds = models.FloatField()
+
+    class Meta:
+        ordering = ["started_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.session_id} {self.from_position:.0f}–{self.to_position:.0f}"
+
+
+class UncreditedInterval(models.Model):
+    """Time that was not credited, and why (ledger reason codes)."""
+
+    session = models.ForeignKey(StudySession, on_delete=models.PROTECT, related_name="uncredited")
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField()
+    seconds = models.FloatField()
+    reason = models.CharField(max_length=20, db_index=True)
+
+    class Meta:
+        ordering = ["started_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.session_id} {self.reason} {self.seconds:.0f}s"
+
+
+class QuizAnswer(models.Model):
+    class Outcome(models.TextChoices):
+        PENDING = "pending", "待回答"
+        CORRECT = "correct", "正确"
+        WRONG = "wrong", "错误"
+        TIMEOUT = "timeout", "超时未答"
+
+    session = models.ForeignKey(StudySession, on_delete=models.PROTECT, related_name="quiz_answers")
+    question = models.ForeignKey(
+        "courses.LessonQuestion", on_delete=models.PROTECT, related_name="+"
+    )
+    asked_at = models.DateTimeField()
+    deadline = models.DateTimeField()
+    answered_at = models.DateTimeField(null=True, blank=True)
+    choice = models.SmallIntegerField(null=True, blank=True)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.PENDING)
+
+    class Meta:
+        ordering = ["asked_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.session_id} {self.get_outcome_display()}"
+
+
+class LessonProgress(models.Model):
+    trainee = models.ForeignKey(
+        "accounts.TraineeProfile", on_delete=models.PROTECT, related_name="lesson_progress"
+    )
+    lesson = models.ForeignKey("courses.Lesson", on_delete=models.PROTECT, related_name="progress")
+    credited_seconds = models.FloatField("有效时长（秒）", default=0)
+    furthest_position = models.FloatField("最远有效位置", default=0)
+    completed_at = models.DateTimeField("完成时间", null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["trainee", "lesson"], name="unique_lesson_progress")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.trainee_id} {self.lesson_id} {self.credited_seconds:.0f}s"
+
+
+class SupervisionPolicy(models.Model):
+    """An institution's own supervision numbers. Each may only be stricter than the platform's
+    (zhipei.study.policy applies the stricter of the two)."""
+
+    institution = models.OneToOneField(
+        "institutions.Institution", on_delete=models.CASCADE, related_name="supervision_policy"
+    )
+    face_check_min_minutes = models.PositiveIntegerField(
+        "人脸抽查最短间隔（分钟）", null=True, blank=True
+    )
+    face_check_max_minutes = models.PositiveIntegerField(
+        "人脸抽查最长间隔（分钟）", null=True, blank=True
+    )
+    quiz_min_minutes = models.PositiveIntegerField(
+        "随堂问题最短间隔（分钟）", null=True, blank=True
+    )
+    quiz_max_minutes = models.PositiveIntegerField(
+        "随堂问题最长间隔（分钟）", null=True, blank=True
+    )
+    idle_minutes = models.PositiveIntegerField("无操作提示（分钟）", null=True, blank=True)
+    daily_cap_xueshi = models.PositiveIntegerField("每日学时上限", null=True, blank=True)
+    min_segment_seconds = models.PositiveIntegerField("最短计时片段（秒）", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "监管参数"
+        verbose_name_plural = "监管参数"
+
+    def __str__(self) -> str:
+        return f"{self.institution_id}"

@@ -1,0 +1,548 @@
+"""Supervised study: starting a session, heartbeats through the ledger, face re-checks, pop-up
+questions, the idle stop and the end of a session. Every call holds the session's row lock, so
+heartbeats of one session are applied one at a time, in the order the server received them."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from django.db import transaction
+from django.db.models import Sum
+from django.http import HttpRequest
+from django.utils import timezone
+
+from zhipei.audit.services import audit_log
+from zhipei.courses.models import Lesson, LessonQuestion
+from zhipei.faces.models import FaceAttempt, Purpose
+from zhipei.faces.services import face_verify
+from zhipei.study import ledger
+from zhipei.study.models import (
+    LessonProgress,
+    QuizAnswer,
+    StudySegment,
+    StudySession,
+    UncreditedInterval,
+)
+from zhipei.study.policy import Policy, policy_for
+
+if TYPE_CHECKING:
+    from zhipei.accounts.models import TraineeProfile
+    from zhipei.institutions.models import Institution
+
+_rng = random.SystemRandom()
+
+
+class StudyError(Exception):
+    def __init__(self, code: str, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.code, self.message, self.status = code, message, status
+
+
+def _epoch(moment: datetime) -> float:
+    return moment.timestamp()
+
+
+def _moment(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, tz=UTC)
+
+
+def _local_midnight(now: datetime) -> datetime:
+    return timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+# --- start ------------------------------------------------------------------------------------
+
+
+def study_session_start(
+    *,
+    trainee: TraineeProfile,
+    lesson: Lesson,
+    institution: Institution,
+    device: str,
+    user_agent: str = "",
+    request: HttpRequest | None = None,
+) -> StudySession:
+    """A new session on ``device``; any other active session of the trainee ends (one device at
+    a time). Time counts only after the start face check (``study_face_check``)."""
+    if not lesson.video or lesson.duration_seconds <= 0:
+        raise StudyError("LESSON_NOT_READY", "该课时暂无可学习的视频", status=409)
+    now = timezone.now()
+    with transaction.atomic():
+        others = StudySession.objects.select_for_update().filter(
+            trainee=trainee,
+            status__in=[StudySession.Status.AWAITING_FACE, StudySession.Status.ACTIVE],
+        )
+        for other in others:
+            _end(other, StudySession.EndReason.CONCURRENT, now, confirm=True)
+        progress, _ = LessonProgress.objects.get_or_create(trainee=trainee, lesson=lesson)
+        state = ledger.State(
+            duration=float(lesson.duration_seconds),
+            furthest=progress.furthest_position,
+            last_position=progress.furthest_position,
+        )
+        earlier = (
+            StudySession.objects.filter(
+                trainee=trainee, started_at__gte=_local_midnight(now)
+            ).aggregate(s=Sum("confirmed_seconds"))["s"]
+            or 0.0
+        )
+        session = StudySession.objects.create(
+            trainee=trainee,
+            lesson=lesson,
+            institution=institution,
+            device=device[:64],
+            user_agent=user_agent[:200],
+            started_at=now,
+            ledger=state.to_json(),
+            last_activity_at=now,
+            daily_base_seconds=earlier,
+        )
+        audit_log(
+            action="study.start",
+            actor=trainee.user,
+            request=request,
+            target=session,
+            institution_id=institution.pk,
+            detail={"lesson": lesson.pk},
+        )
+    return session
+
+
+# --- heartbeats -------------------------------------------------------------------------------
+
+
+@dataclass
+class HeartbeatInput:
+    seq: int
+    position: float
+    rate: float
+    visible: bool
+    focused: bool
+    playing: bool
+    interacted: bool
+
+
+def heartbeat_record(
+    *, session_id: int, trainee: TraineeProfile, beat: HeartbeatInput, now: datetime | None = None
+) -> dict[str, Any]:
+    """Apply one heartbeat; returns what the player must do next (pause, face check, question)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        session = _locked(session_id, trainee)
+        if session.status == StudySession.Status.ENDED:
+            return _answer(session, now)
+        if beat.position > session.lesson.duration_seconds + 5:
+            raise StudyError("IMPOSSIBLE_POSITION", "播放位置超出视频时长")
+        policy = policy_for(session.institution)
+        state = ledger.State.from_json(session.ledger)
+        if beat.interacted:
+            session.last_activity_at = now
+        ended = _due_events(session, state, policy, now)
+        if not ended:
+            blocked = _blocked_reason(session, state, policy, now)
+            step = ledger.apply(
+                state,
+                ledger.Beat(
+                    beat.seq,
+                    _epoch(now),
+                    beat.position,
+                    beat.rate,
+                    beat.visible,
+                    beat.focused,
+                    beat.playing,
+                ),
+                policy.rules,
+                blocked=blocked,
+            )
+            if step.accepted:
+                session.last_beat_at = now
+                for start, end, reason in step.uncredited:
+                    _uncredit(session, start, end, reason)
+                if step.closed is not None:
+                    short = ledger.drop_short_run(state, step.closed, policy.rules)
+                    if short:
+                        _uncredit(
+                            session,
+                            step.closed.start_at,
+                            step.closed.end_at,
+                            ledger.SHORT_SEGMENT,
+                            short,
+                        )
+                if session.daily_base_seconds + state.credited >= policy.daily_cap_seconds:
+                    session.ledger = state.to_json()
+                    _end(session, StudySession.EndReason.DAILY_CAP, now, confirm=True, state=state)
+                    return _answer(session, now)
+        session.ledger = state.to_json()
+        session.credited_seconds = session.confirmed_seconds + sum(r.seconds for r in state.pending)
+        session.save()
+        return _answer(session, now)
+
+
+def _locked(session_id: int, trainee: TraineeProfile) -> StudySession:
+    session = (
+        StudySession.objects.select_for_update()
+        .select_related("lesson", "institution")
+        .filter(pk=session_id, trainee=trainee)
+        .first()
+    )
+    if session is None:
+        raise StudyError("SESSION_NOT_FOUND", "学习会话不存在", status=404)
+    return session
+
+
+def _blocked_reason(
+    session: StudySession, state: ledger.State, policy: Policy, now: datetime
+) -> str | None:
+    if session.status == StudySession.Status.AWAITING_FACE:
+        return ledger.FACE_PENDING
+    if session.quiz_id is not None:
+        quiz = session.quiz
+        return ledger.QUIZ_TIMEOUT if quiz is not None and now > quiz.deadline else ledger.QUIZ
+    if session.daily_base_seconds + state.credited >= policy.daily_cap_seconds:
+        return ledger.DAILY_CAP
+    return None
+
+
+def _due_events(session: StudySession, state: ledger.State, policy: Policy, now: datetime) -> bool:
+    """Face checks, questions and the idle stop that fall due; True when the session ended."""
+    # Idle: no interaction for the limit shows the prompt; no answer ends the session, and the
+    # credit earned after the last interaction is taken back.
+    idle_for = (now - session.last_activity_at).total_seconds()
+    if idle_for > policy.idle_seconds + policy.idle_response_seconds:
+        voided = ledger.void_after(state, _epoch(session.last_activity_at))
+        if voided:
+            _uncredit(session, _epoch(session.last_activity_at), _epoch(now), ledger.IDLE, voided)
+        session.ledger = state.to_json()
+        _end(session, StudySession.EndReason.IDLE, now, confirm=True, state=state)
+        return True
+    if session.status != StudySession.Status.ACTIVE:
+        return False
+    # A face re-check that was not answered in time counts as a failure.
+    if session.face_due_at is not None and now > session.face_due_at:
+        return _face_failed(session, state, policy, now, missed=True)
+    if (
+        session.face_due_at is None
+        and session.next_face_at is not None
+        and now >= session.next_face_at
+    ):
+        session.face_due_at = now + timedelta(seconds=policy.face_response_seconds)
+    quiz = session.quiz
+    if quiz is not None and now > quiz.deadline and quiz.outcome == QuizAnswer.Outcome.PENDING:
+        quiz.outcome = QuizAnswer.Outcome.TIMEOUT
+        quiz.save(update_fields=["outcome"])
+        _after_wrong_answer(session, state, policy, now)
+    elif quiz is None and session.next_quiz_at is not None and now >= session.next_quiz_at:
+        _ask(session, now, policy)
+    return False
+
+
+def _ask(session: StudySession, now: datetime, policy: Policy) -> None:
+    ids = list(LessonQuestion.objects.filter(lesson=session.lesson).values_list("id", flat=True))
+    if not ids:
+        session.next_quiz_at = None
+        return
+    session.quiz = QuizAnswer.objects.create(
+        session=session,
+        question_id=_rng.choice(ids),
+        asked_at=now,
+        deadline=now + timedelta(seconds=policy.quiz_seconds),
+    )
+    session.next_quiz_at = None
+
+
+def _after_wrong_answer(
+    session: StudySession, state: ledger.State, policy: Policy, now: datetime
+) -> None:
+    """The institution's policy for a wrong or missing answer: ask again (default), or rewind."""
+    if policy.quiz_wrong_policy == "rewind":
+        voided = ledger.void_after(state, _epoch(now) - policy.quiz_rewind_seconds)
+        if voided:
+            _uncredit(
+                session,
+                _epoch(now) - policy.quiz_rewind_seconds,
+                _epoch(now),
+                ledger.QUIZ_TIMEOUT,
+                voided,
+            )
+        session.quiz = None
+        _schedule_quiz(session, now, policy)
+    else:
+        session.quiz = None
+        _ask(session, now, policy)
+
+
+def _schedule_quiz(session: StudySession, now: datetime, policy: Policy) -> None:
+    session.next_quiz_at = now + timedelta(
+        seconds=_rng.uniform(policy.quiz_min_seconds, policy.quiz_max_seconds)
+    )
+
+
+def _schedule_face(session: StudySession, now: datetime, policy: Policy) -> None:
+    session.next_face_at = now + timedelta(
+        seconds=_rng.uniform(policy.face_min_seconds, policy.face_max_seconds)
+    )
+    session.face_due_at = None
+
+
+def _uncredit(
+    session: StudySession, start: float, end: float, reason: str, seconds: float | None = None
+) -> None:
+    """Record uncredited time; a stretch continuing the previous one with the same reason is
+    merged into it (one row per reason change, not per heartbeat)."""
+    seconds = seconds if seconds is not None else end - start
+    if seconds <= ledger.EPSILON:
+        return
+    started, ended = _moment(start), _moment(end)
+    last = session.open_interval
+    if (
+        last is not None
+        and last.reason == reason
+        and abs((started - last.ended_at).total_seconds()) < 1.0
+    ):
+        last.ended_at = max(last.ended_at, ended)
+        last.seconds += seconds
+        last.save(update_fields=["ended_at", "seconds"])
+        return
+    session.open_interval = UncreditedInterval.objects.create(
+        session=session, started_at=started, ended_at=ended, seconds=seconds, reason=reason
+    )
+
+
+# --- confirming credit ------------------------------------------------------------------------
+
+
+def _confirm(session: StudySession, state: ledger.State, policy: Policy) -> None:
+    """Provisional runs become segments and lesson progress."""
+    runs = ledger.checkpoint(state)
+    if not runs:
+        return
+    StudySegment.objects.bulk_create(
+        StudySegment(
+            session=session,
+            started_at=_moment(r.start_at),
+            ended_at=_moment(r.end_at),
+            from_position=r.from_pos,
+            to_position=r.to_pos,
+            seconds=r.seconds,
+        )
+        for r in runs
+    )
+    seconds = sum(r.seconds for r in runs)
+    session.confirmed_seconds += seconds
+    progress = LessonProgress.objects.select_for_update().get(
+        trainee=session.trainee, lesson=session.lesson
+    )
+    progress.credited_seconds += seconds
+    progress.furthest_position = max(progress.furthest_position, max(r.to_pos for r in runs))
+    if progress.completed_at is None and progress.credited_seconds >= (
+        session.lesson.duration_seconds - policy.completion_slack_seconds
+    ):
+        progress.completed_at = timezone.now()
+    progress.save()
+
+
+def _end(
+    session: StudySession,
+    reason: str,
+    now: datetime,
+    *,
+    confirm: bool,
+    state: ledger.State | None = None,
+) -> None:
+    state = state or ledger.State.from_json(session.ledger)
+    policy = policy_for(session.institution)
+    if confirm and session.face_passed_at is not None:
+        _confirm(session, state, policy)
+    else:
+        voided = ledger.void_after(state)
+        if voided:
+            _uncredit(session, _epoch(now) - voided, _epoch(now), ledger.FACE_FAIL, voided)
+    session.ledger = state.to_json()
+    session.credited_seconds = session.confirmed_seconds
+    session.status = StudySession.Status.ENDED
+    session.end_reason = reason
+    session.ended_at = now
+    session.invalid = reason == StudySession.EndReason.FACE_FAILED
+    session.quiz = None
+    session.save()
+    audit_log(
+        action="study.end",
+        actor=session.trainee.user,
+        target=session,
+        institution_id=session.institution_id,
+        detail={"reason": reason, "credited": round(session.confirmed_seconds, 1)},
+    )
+
+
+def study_session_end(
+    *, session_id: int, trainee: TraineeProfile, reason: str = StudySession.EndReason.LEFT
+) -> StudySession:
+    with transaction.atomic():
+        session = _locked(session_id, trainee)
+        if session.status != StudySession.Status.ENDED:
+            _end(session, reason, timezone.now(), confirm=True)
+    return session
+
+
+# --- face checks ------------------------------------------------------------------------------
+
+
+def study_face_check(
+    *,
+    session_id: int,
+    trainee: TraineeProfile,
+    frames: list[bytes],
+    challenge: str | None,
+    request: HttpRequest | None = None,
+) -> tuple[StudySession, FaceAttempt]:
+    """The start check, or a re-check. A match confirms the time since the last good check; a
+    failure voids it, pauses study, and the third failure in a row ends the session as invalid."""
+    with transaction.atomic():
+        session = _locked(session_id, trainee)
+        if session.status == StudySession.Status.ENDED:
+            raise StudyError("SESSION_ENDED", "学习会话已结束", status=409)
+        purpose = Purpose.STUDY_START if session.face_passed_at is None else Purpose.STUDY_RECHECK
+        attempt = face_verify(
+            trainee=trainee,
+            institution=session.institution,
+            frames=frames,
+            purpose=purpose,
+            challenge=challenge,
+            context=f"study:{session.pk}",
+            request=request,
+        )
+        now = timezone.now()
+        policy = policy_for(session.institution)
+        state = ledger.State.from_json(session.ledger)
+        if attempt.passed:
+            _confirm(session, state, policy)
+            session.face_passed_at = now
+            session.face_failures = 0
+            session.status = StudySession.Status.ACTIVE
+            session.last_activity_at = now
+            _schedule_face(session, now, policy)
+            if session.next_quiz_at is None and session.quiz_id is None:
+                _schedule_quiz(session, now, policy)
+        else:
+            _face_failed(session, state, policy, now, missed=False)
+        session.ledger = state.to_json()
+        session.credited_seconds = session.confirmed_seconds + sum(r.seconds for r in state.pending)
+        session.save()
+    return session, attempt
+
+
+def _face_failed(
+    session: StudySession, state: ledger.State, policy: Policy, now: datetime, *, missed: bool
+) -> bool:
+    voided = ledger.void_after(state)
+    if voided:
+        _uncredit(session, _epoch(now) - voided, _epoch(now), ledger.FACE_FAIL, voided)
+    session.face_failures += 1
+    session.face_due_at = None
+    if session.face_failures >= policy.face_max_failures:
+        session.ledger = state.to_json()
+        _end(session, StudySession.EndReason.FACE_FAILED, now, confirm=False, state=state)
+        return True
+    # Study pauses until a check passes; the player asks for one at once.
+    session.status = StudySession.Status.AWAITING_FACE if session.face_passed_at else session.status
+    return False
+
+
+# --- questions and activity ----------------------------------------------------------------------
+
+
+def quiz_answer(
+    *, session_id: int, trainee: TraineeProfile, quiz_id: int, choice: int
+) -> dict[str, Any]:
+    now = timezone.now()
+    with transaction.atomic():
+        session = _locked(session_id, trainee)
+        quiz = session.quiz
+        if quiz is None or quiz.pk != quiz_id or quiz.outcome != QuizAnswer.Outcome.PENDING:
+            raise StudyError("NO_SUCH_QUESTION", "该问题已失效", status=409)
+        if not 0 <= choice < len(quiz.question.options):
+            raise StudyError("BAD_CHOICE", "选项不存在")
+        policy = policy_for(session.institution)
+        state = ledger.State.from_json(session.ledger)
+        late = now > quiz.deadline
+        quiz.answered_at, quiz.choice = now, choice
+        correct = choice == quiz.question.answer and not late
+        quiz.outcome = (
+            QuizAnswer.Outcome.CORRECT
+            if correct
+            else QuizAnswer.Outcome.TIMEOUT
+            if late
+            else QuizAnswer.Outcome.WRONG
+        )
+        quiz.save(update_fields=["answered_at", "choice", "outcome"])
+        session.last_activity_at = now
+        if correct:
+            session.quiz = None
+            _schedule_quiz(session, now, policy)
+        else:
+            _after_wrong_answer(session, state, policy, now)
+        session.ledger = state.to_json()
+        session.credited_seconds = session.confirmed_seconds + sum(r.seconds for r in state.pending)
+        session.save()
+        return _answer(session, now) | {"correct": correct}
+
+
+def study_activity(*, session_id: int, trainee: TraineeProfile) -> dict[str, Any]:
+    """The trainee answered “还在学习吗？”."""
+    now = timezone.now()
+    with transaction.atomic():
+        session = _locked(session_id, trainee)
+        if session.status != StudySession.Status.ENDED:
+            session.last_activity_at = now
+            session.save(update_fields=["last_activity_at"])
+        return _answer(session, now)
+
+
+# --- the answer to the player ---------------------------------------------------------------------
+
+
+def _answer(session: StudySession, now: datetime) -> dict[str, Any]:
+    policy = policy_for(session.institution)
+    state = ledger.State.from_json(session.ledger)
+    answer: dict[str, Any] = {
+        "ok": True,
+        "status": session.status,
+        "end_reason": session.end_reason,
+        "end_message": session.get_end_reason_display() if session.end_reason else "",
+        "credited": round(session.credited_seconds, 1),
+        "confirmed": round(session.confirmed_seconds, 1),
+        "furthest": round(state.furthest, 2),
+        "duration": session.lesson.duration_seconds,
+        "heartbeat_seconds": policy.heartbeat_seconds,
+        "face_check": None,
+        "quiz": None,
+        "idle_prompt": None,
+    }
+    if session.status == StudySession.Status.ENDED:
+        return answer
+    if session.status == StudySession.Status.AWAITING_FACE or session.face_due_at is not None:
+        left = (session.face_due_at - now).total_seconds() if session.face_due_at else None
+        answer["face_check"] = {
+            "seconds_left": round(left) if left is not None else None,
+            "failures": session.face_failures,
+        }
+    quiz = session.quiz
+    if quiz is not None:
+        answer["quiz"] = {
+            "id": quiz.pk,
+            "text": quiz.question.text,
+            "options": quiz.question.options,
+            "seconds_left": max(0, round((quiz.deadline - now).total_seconds())),
+        }
+    idle_for = (now - session.last_activity_at).total_seconds()
+    if idle_for > policy.idle_seconds:
+        answer["idle_prompt"] = {
+            "seconds_left": max(
+                0, round(policy.idle_seconds + policy.idle_response_seconds - idle_for)
+            )
+        }
+    answer["pause"] = bool(session.status == StudySession.Status.AWAITING_FACE or answer["quiz"])
+    return answer

@@ -1,0 +1,254 @@
+"""The supervised player (trainee, phone-first) and its JSON API."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_POST
+
+from zhipei.accounts.models import User
+from zhipei.accounts.permissions import Perm, require_perm
+from zhipei.core.http import api_error
+from zhipei.courses.delivery import lesson_video_url
+from zhipei.faces import services as face_services
+from zhipei.faces.models import Purpose
+from zhipei.faces.views import _frames
+from zhipei.study import services
+from zhipei.study.models import StudySession
+from zhipei.study.policy import policy_for
+from zhipei.study.selectors import (
+    courses_for_trainee,
+    lessons_for_trainee,
+    progress_by_lesson,
+    sessions_of,
+    xueshi,
+)
+from zhipei.trainee.views import trainee_page
+
+
+def _error(exc: services.StudyError | face_services.FaceError) -> JsonResponse:
+    return api_error(exc.code, exc.message, status=exc.status)
+
+
+def _json_body(request: HttpRequest) -> dict[str, Any] | JsonResponse:
+    try:
+        data = json.loads(request.body or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        return api_error("MALFORMED_JSON", "请求内容不是有效的 JSON")
+    if not isinstance(data, dict):
+        return api_error("MALFORMED_JSON", "请求内容应为 JSON 对象")
+    return data
+
+
+def _number(data: dict[str, Any], key: str) -> float:
+    value = data.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(key)
+    return float(value)
+
+
+def _flag(data: dict[str, Any], key: str, default: bool = False) -> bool:
+    value = data.get(key, default)
+    if not isinstance(value, bool):
+        raise ValueError(key)
+    return value
+
+
+@require_POST
+@require_perm(Perm.STUDY)
+def api_start(request: HttpRequest, lesson_id: int) -> JsonResponse:
+    user: User = request.user  # type: ignore[assignment]
+    profile = user.trainee_profile
+    lesson = lessons_for_trainee(profile).filter(pk=lesson_id).first()
+    if lesson is None:
+        return api_error("LESSON_NOT_FOUND", "课时不存在", status=404)
+    try:
+        session = services.study_session_start(
+            trainee=profile,
+            lesson=lesson,
+            institution=lesson.chapter.course.institution,
+            device=request.POST.get("device", "")[:64] or "web",
+            user_agent=request.headers.get("User-Agent", ""),
+            request=request,
+        )
+    except services.StudyError as exc:
+        return _error(exc)
+    return JsonResponse(
+        {
+            "ok": True,
+            "session": session.pk,
+            "video_url": lesson_video_url(lesson=lesson, user=user),
+            "resume": session.ledger.get("furthest", 0.0),
+            "duration": lesson.duration_seconds,
+            "heartbeat_seconds": policy_for(session.institution).heartbeat_seconds,
+        }
+    )
+
+
+@require_POST
+@require_perm(Perm.STUDY)
+def api_heartbeat(request: HttpRequest, session_id: int) -> JsonResponse:
+    user: User = request.user  # type: ignore[assignment]
+    data = _json_body(request)
+    if isinstance(data, JsonResponse):
+        return data
+    try:
+        seq = data.get("seq")
+        if isinstance(seq, bool) or not isinstance(seq, int) or not 0 < seq < 2**31:
+            raise ValueError("seq")
+        position, rate = _number(data, "position"), _number(data, "rate")
+        beat = services.HeartbeatInput(
+            seq=seq,
+            position=position,
+            rate=rate,
+            visible=_flag(data, "visible"),
+            focused=_flag(data, "focused"),
+            playing=_flag(data, "playing"),
+            interacted=_flag(data, "interacted"),
+        )
+    except ValueError as exc:
+        return api_error("BAD_FIELD", f"字段 {exc} 缺失或格式不正确", field=str(exc))
+    if beat.position < 0 or not 0 < beat.rate <= 16:
+        return api_error(
+            "IMPOSSIBLE_POSITION" if beat.position < 0 else "BAD_FIELD", "播放位置或倍速不合理"
+        )
+    sent_at = data.get("sent_at")
+    if sent_at is not None and (not isinstance(sent_at, int | float) or sent_at < 0):
+        return api_error("BAD_TIME", "时间不合理")
+    try:
+        answer = services.heartbeat_record(
+            session_id=session_id, trainee=user.trainee_profile, beat=beat
+        )
+    except services.StudyError as exc:
+        return _error(exc)
+    return JsonResponse(answer)
+
+
+@require_POST
+@require_perm(Perm.STUDY)
+def api_face(request: HttpRequest, session_id: int) -> JsonResponse:
+    user: User = request.user  # type: ignore[assignment]
+    frames = _frames(request)
+    if isinstance(frames, JsonResponse):
+        return frames
+    session = StudySession.objects.filter(pk=session_id, trainee=user.trainee_profile).first()
+    if session is None:
+        return api_error("SESSION_NOT_FOUND", "学习会话不存在", status=404)
+    purpose = Purpose.STUDY_START if session.face_passed_at is None else Purpose.STUDY_RECHECK
+    try:
+        session, attempt = services.study_face_check(
+            session_id=session_id,
+            trainee=user.trainee_profile,
+            frames=frames,
+            challenge=face_services.face_challenge_take(request.session, purpose),
+            request=request,
+        )
+    except (services.StudyError, face_services.FaceError) as exc:
+        return _error(exc)
+    return JsonResponse(
+        {
+            "ok": attempt.passed,
+            "decision": attempt.decision,
+            "message": attempt.message,
+            "status": session.status,
+            "end_reason": session.end_reason,
+            "failures": session.face_failures,
+        }
+    )
+
+
+@require_POST
+@require_perm(Perm.STUDY)
+def api_quiz(request: HttpRequest, session_id: int) -> JsonResponse:
+    user: User = request.user  # type: ignore[assignment]
+    data = _json_body(request)
+    if isinstance(data, JsonResponse):
+        return data
+    quiz, choice = data.get("quiz"), data.get("choice")
+    if (
+        not isinstance(quiz, int)
+        or isinstance(quiz, bool)
+        or not isinstance(choice, int)
+        or isinstance(choice, bool)
+    ):
+        return api_error("BAD_FIELD", "字段 quiz 或 choice 格式不正确")
+    try:
+        return JsonResponse(
+            services.quiz_answer(
+                session_id=session_id, trainee=user.trainee_profile, quiz_id=quiz, choice=choice
+            )
+        )
+    except services.StudyError as exc:
+        return _error(exc)
+
+
+@require_POST
+@require_perm(Perm.STUDY)
+def api_activity(request: HttpRequest, session_id: int) -> JsonResponse:
+    user: User = request.user  # type: ignore[assignment]
+    try:
+        return JsonResponse(
+            services.study_activity(session_id=session_id, trainee=user.trainee_profile)
+        )
+    except services.StudyError as exc:
+        return _error(exc)
+
+
+@require_POST
+@require_perm(Perm.STUDY)
+def api_end(request: HttpRequest, session_id: int) -> JsonResponse:
+    user: User = request.user  # type: ignore[assignment]
+    try:
+        session = services.study_session_end(session_id=session_id, trainee=user.trainee_profile)
+    except services.StudyError as exc:
+        return _error(exc)
+    return JsonResponse(
+        {"ok": True, "status": session.status, "credited": round(session.confirmed_seconds, 1)}
+    )
+
+
+# --- pages ---------------------------------------------------------------------------------------
+
+
+@trainee_page
+def my_study(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    profile = user.trainee_profile
+    progress = progress_by_lesson(profile)
+    courses = []
+    for course in courses_for_trainee(profile).distinct():
+        lessons = [
+            (lesson, progress.get(lesson.pk))
+            for ch in course.chapters.all()
+            for lesson in ch.lessons.all()
+        ]
+        credited = sum(p.credited_seconds for _, p in lessons if p)
+        courses.append(
+            {
+                "course": course,
+                "lessons": lessons,
+                "credited_xueshi": xueshi(credited),
+                "required_xueshi": course.theory_hours,
+            }
+        )
+    return render(request, "study/my_study.html", {"courses": courses})
+
+
+@trainee_page
+def player(request: HttpRequest, lesson_id: int) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    lesson = get_object_or_404(lessons_for_trainee(user.trainee_profile), pk=lesson_id)
+    progress = progress_by_lesson(user.trainee_profile).get(lesson.pk)
+    return render(request, "study/player.html", {"lesson": lesson, "progress": progress})
+
+
+@trainee_page
+def my_records(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    return render(
+        request, "study/records.html", {"sessions": sessions_of(user.trainee_profile)[:50]}
+    )
