@@ -28,6 +28,31 @@ def _test_environment(settings, tmp_path):
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _reference_data(request):
+    """Transactional tests (live server, browser) end with a flush that also empties the
+    reference data the migrations seed (regions, consent texts). Put it back, if missing, for
+    every database test that follows on this worker."""
+    marker = request.node.get_closest_marker("django_db")
+    if marker is not None or "db" in request.fixturenames:
+        request.getfixturevalue(
+            "transactional_db" if marker and marker.kwargs.get("transaction") else "db"
+        )
+        from zhipei.institutions.models import Region
+
+        if not Region.objects.exists():
+            import importlib
+
+            from django.apps import apps
+
+            for module in (
+                "zhipei.institutions.migrations.0002_lishui_regions",
+                "zhipei.accounts.migrations.0002_consent_texts",
+            ):
+                importlib.import_module(module).seed(apps, None)
+    yield
+
+
 @dataclass
 class Personas:
     inst_a: Institution

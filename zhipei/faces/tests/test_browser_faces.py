@@ -11,7 +11,7 @@ from conftest import WEBCAM_DIR, give_face_consent
 from zhipei.faces.models import FaceAttempt, FaceTemplate
 from zhipei.faces.services import face_enrol
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture

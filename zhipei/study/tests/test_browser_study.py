@@ -14,7 +14,7 @@ from zhipei.faces.models import FaceTemplate
 from zhipei.faces.services import face_enrol
 from zhipei.study.models import LessonProgress, StudySession, UncreditedInterval
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ These prove the pages, the JavaScript and the Content-Security-Policy work toget
 import pyotp
 import pytest
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
