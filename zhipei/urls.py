@@ -1,9 +1,10 @@
 from django.urls import include, path
 
-from zhipei.core.views import health
+from zhipei.core.views import health, live
 
 urlpatterns = [
     path("healthz", health, name="health"),
+    path("livez", live, name="live"),
     path("accounts/", include("zhipei.accounts.urls")),
     path("api/face/", include("zhipei.faces.urls")),
     path("study/", include("zhipei.study.urls")),

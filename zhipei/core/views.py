@@ -1,5 +1,5 @@
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 
 
 def health(request: HttpRequest) -> JsonResponse:
@@ -7,3 +7,8 @@ def health(request: HttpRequest) -> JsonResponse:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return JsonResponse({"ok": True})
+
+
+def live(request: HttpRequest) -> HttpResponse:
+    """Liveness: the process answers, nothing else is touched (no database, no session)."""
+    return HttpResponse("ok", content_type="text/plain")

@@ -42,6 +42,7 @@ def staff_only(members: set[str], ok: int = 200) -> dict[str, int]:
 # name -> (method, kwargs factory over personas, expected status per persona)
 MATRIX = {
     "health": ("get", None, expect(200)),
+    "live": ("get", None, expect(200)),
     "trainee:home": ("get", None, group(expect(200), STAFF, 302)),
     "trainee:login": ("get", None, group(expect(302), {"anon"}, 200)),
     "trainee:register": ("get", None, group(expect(302), {"anon"}, 200)),
