@@ -20,9 +20,10 @@ class Perm(StrEnum):
     CONSOLE = "console.access"
     TRAINEE_VIEW = "trainee.view"  # masked identity
     TRAINEE_PII_FULL = "trainee.pii_full"  # unmasked ID number and phone; every use audited
-    FACE_MANAGE = (
-        "face.manage"  # enrol the photo on file, approve re-enrolments, resolve duplicates
-    )
+    # Enrol the photo on file, approve re-enrolments, resolve duplicate faces.
+    FACE_MANAGE = "face.manage"
+    CATALOGUE = "catalogue.edit"  # courses, chapters, lesson videos, pop-up questions
+    CLASS_MANAGE = "class.manage"  # classes and their trainees
     INSTITUTION_EDIT_OWN = "institution.edit_own"
     PORTAL = "portal.access"
     SUPERVISE = "supervise.read"  # read-only view across institutions in the region
@@ -34,9 +35,11 @@ class Perm(StrEnum):
 
 ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
     Role.TRAINEE: frozenset({Perm.STUDY}),
-    Role.INSTRUCTOR: frozenset({Perm.CONSOLE, Perm.TRAINEE_VIEW}),
+    Role.INSTRUCTOR: frozenset({Perm.CONSOLE, Perm.TRAINEE_VIEW, Perm.CATALOGUE}),
     Role.INSTITUTION_ADMIN: frozenset(
         {
+            Perm.CATALOGUE,
+            Perm.CLASS_MANAGE,
             Perm.CONSOLE,
             Perm.TRAINEE_VIEW,
             Perm.TRAINEE_PII_FULL,

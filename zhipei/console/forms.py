@@ -1,7 +1,11 @@
+from typing import Any
+
 from django import forms
 
 from zhipei.accounts.forms import PhoneField, SmsCodeField
+from zhipei.accounts.models import TraineeProfile
 from zhipei.core.forms import Form, ModelForm
+from zhipei.courses.models import Chapter, Course, Lesson
 from zhipei.faces.models import Purpose
 from zhipei.institutions.models import Institution
 
@@ -30,3 +34,101 @@ class NonFaceCheckForm(Form):
     reason = forms.CharField(label="无法使用人脸识别的原因", max_length=200)
     document_checked = forms.CharField(label="现场核验的证件", max_length=50, initial="居民身份证")
     code = SmsCodeField(label="学员收到的短信验证码")
+
+
+class CourseForm(ModelForm):
+    class Meta:
+        model = Course
+        fields = [
+            "title",
+            "kind",
+            "occupation",
+            "level",
+            "theory_hours",
+            "practical_hours",
+            "description",
+        ]
+
+
+class ChapterForm(Form):
+    title = forms.CharField(label="章节名称", max_length=100)
+
+
+class LessonUploadForm(Form):
+    chapter = forms.ModelChoiceField(queryset=Chapter.objects.none(), label="章节")
+    title = forms.CharField(label="课时名称", max_length=100)
+    video = forms.FileField(label="视频文件", help_text="MP4（H.264），时长从文件中读取")
+
+    def __init__(self, *args: Any, course: Course, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["chapter"].queryset = course.chapters.all()  # type: ignore[attr-defined]
+
+
+class QuestionForm(Form):
+    lesson = forms.ModelChoiceField(queryset=Lesson.objects.none(), label="课时")
+    text = forms.CharField(label="题目", max_length=300)
+    options = forms.CharField(
+        label="选项", widget=forms.Textarea(attrs={"rows": 4}), help_text="每行一个选项，至少两行"
+    )
+    answer = forms.IntegerField(
+        label="正确选项", min_value=1, help_text="正确选项的行号，从 1 开始"
+    )
+
+    def __init__(self, *args: Any, course: Course, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["lesson"].queryset = Lesson.objects.filter(chapter__course=course)  # type: ignore[attr-defined]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        options = [line.strip() for line in data.get("options", "").splitlines() if line.strip()]
+        if len(options) < 2:
+            self.add_error("options", "至少需要两个选项")
+        elif data.get("answer") and data["answer"] > len(options):
+            self.add_error("answer", f"只有 {len(options)} 个选项")
+        data["options"] = options
+        return data
+
+
+class TrainingClassForm(Form):
+    name = forms.CharField(label="班级名称", max_length=100)
+    kind = forms.ChoiceField(label="类型", choices=Course.Kind.choices)
+    courses = forms.ModelMultipleChoiceField(
+        queryset=Course.objects.none(), label="课程", widget=forms.CheckboxSelectMultiple
+    )
+    start_date = forms.DateField(label="开班日期", widget=forms.DateInput(attrs={"type": "date"}))
+    end_date = forms.DateField(label="结业日期", widget=forms.DateInput(attrs={"type": "date"}))
+    required_xueshi = forms.DecimalField(
+        label="要求学时", max_digits=6, decimal_places=1, min_value=0
+    )
+
+    def __init__(self, *args: Any, institution: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["courses"].queryset = Course.objects.filter(institution=institution)  # type: ignore[attr-defined]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if (
+            data.get("start_date")
+            and data.get("end_date")
+            and data["end_date"] < data["start_date"]
+        ):
+            self.add_error("end_date", "结业日期不能早于开班日期")
+        return data
+
+
+class ClassMembersForm(Form):
+    trainees = forms.ModelMultipleChoiceField(
+        queryset=TraineeProfile.objects.none(), label="学员", widget=forms.CheckboxSelectMultiple
+    )
+
+    def __init__(self, *args: Any, queryset: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["trainees"].queryset = queryset  # type: ignore[attr-defined]
+        field: Any = self.fields["trainees"]
+        field.label_from_instance = lambda p: f"{p.user.name} {p.id_number_masked}"
+
+
+class ClassSheetForm(Form):
+    sheet = forms.FileField(
+        label="Excel 名单（.xlsx）", help_text="第一行表头须含“身份证号”列，可含“姓名”列用于核对"
+    )

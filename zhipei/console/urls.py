@@ -1,7 +1,7 @@
 from django.urls import path
 
 from zhipei.accounts.views import staff_login
-from zhipei.console import face_views, views
+from zhipei.console import catalogue_views, face_views, views
 
 app_name = "console"
 urlpatterns = [
@@ -20,6 +20,16 @@ urlpatterns = [
         name="face_template_decide",
     ),
     path("courses/", views.courses, name="courses"),
+    path("courses/new/", catalogue_views.course_new, name="course_new"),
+    path("courses/<int:pk>/chapters/new/", catalogue_views.chapter_new, name="chapter_new"),
+    path("courses/<int:pk>/lessons/new/", catalogue_views.lesson_new, name="lesson_new"),
+    path("courses/<int:pk>/questions/new/", catalogue_views.question_new, name="question_new"),
+    path("classes/", catalogue_views.classes, name="classes"),
+    path("classes/new/", catalogue_views.class_new, name="class_new"),
+    path(
+        "classes/template.xlsx", catalogue_views.class_sheet_template, name="class_sheet_template"
+    ),
+    path("classes/<int:pk>/", catalogue_views.class_detail, name="class_detail"),
     path("courses/<int:pk>/", views.course_detail, name="course_detail"),
     path("institution/", views.institution, name="institution"),
 ]

@@ -132,5 +132,14 @@ def courses(request: HttpRequest) -> HttpResponse:
 def course_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     course = get_object_or_404(courses_visible_to(user), pk=pk)
-    chapters = course.chapters.prefetch_related("lessons")
-    return render(request, "console/course_detail.html", {"course": course, "chapters": chapters})
+    chapters = course.chapters.prefetch_related("lessons__questions")
+    context: dict[str, object] = {
+        "course": course,
+        "chapters": chapters,
+        "can_edit": user.has_perm(Perm.CATALOGUE),
+    }
+    if context["can_edit"]:
+        from zhipei.console.catalogue_views import catalogue_forms
+
+        context.update(catalogue_forms(course))
+    return render(request, "console/course_detail.html", context)

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import io
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from django.core.files import File
 from django.db import transaction
 
+from zhipei.accounts.models import TraineeProfile
 from zhipei.audit.services import audit_log
-from zhipei.courses.models import Chapter, Course, Lesson
+from zhipei.courses.models import (
+    Chapter,
+    ClassMember,
+    Course,
+    Lesson,
+    LessonQuestion,
+    TrainingClass,
+)
 from zhipei.lib.video import probe_duration
 
 if TYPE_CHECKING:
@@ -56,3 +66,135 @@ def lesson_create_with_video(
             detail={"duration": lesson.duration_seconds},
         )
     return lesson
+
+
+def chapter_create(*, course: Course, title: str, by: User | None) -> Chapter:
+    with transaction.atomic():
+        chapter = Chapter.objects.create(
+            course=course, title=title, position=course.chapters.count() + 1
+        )
+        audit_log(
+            action="chapter.create", actor=by, target=chapter, institution_id=course.institution_id
+        )
+    return chapter
+
+
+def question_create(
+    *, lesson: Lesson, text: str, options: list[str], answer: int, by: User | None
+) -> LessonQuestion:
+    if len(options) < 2 or not 0 <= answer < len(options):
+        raise ValueError("至少两个选项，且正确选项必须是其中之一")
+    with transaction.atomic():
+        question = LessonQuestion.objects.create(
+            lesson=lesson, text=text, options=options, answer=answer
+        )
+        audit_log(
+            action="question.create",
+            actor=by,
+            target=question,
+            institution_id=lesson.chapter.course.institution_id,
+        )
+    return question
+
+
+def training_class_create(*, by: User, courses: list[Course], **fields: Any) -> TrainingClass:
+    with transaction.atomic():
+        training_class = TrainingClass.objects.create(**fields)
+        training_class.courses.set(courses)
+        audit_log(
+            action="class.create",
+            actor=by,
+            target=training_class,
+            institution_id=training_class.institution_id,
+        )
+    return training_class
+
+
+def class_members_add(
+    *,
+    training_class: TrainingClass,
+    trainees: list[TraineeProfile],
+    by: User,
+    source: str = "admin",
+) -> int:
+    """Enrol trainees (already members of the class's institution); returns how many were new."""
+    with transaction.atomic():
+        existing = set(training_class.members.values_list("trainee_id", flat=True))
+        new = [t for t in trainees if t.pk not in existing]
+        ClassMember.objects.bulk_create(
+            ClassMember(training_class=training_class, trainee=t) for t in new
+        )
+        audit_log(
+            action="class.enrol",
+            actor=by,
+            target=training_class,
+            institution_id=training_class.institution_id,
+            detail={"added": len(new), "source": source},
+        )
+    return len(new)
+
+
+@dataclass
+class RowError:
+    row: int
+    message: str
+
+
+def class_members_from_sheet(
+    *, training_class: TrainingClass, data: bytes
+) -> tuple[list[TraineeProfile], list[RowError]]:
+    """Read an .xlsx whose first sheet has a header row with 身份证号 (and optionally 姓名).
+
+    Every row must name a trainee of the class's institution; the caller enrols nothing unless
+    the error list is empty.
+    """
+    from openpyxl import load_workbook
+
+    from zhipei.accounts.models import id_number_index
+    from zhipei.lib.idnumber import InvalidIdNumber, parse_id_number
+
+    try:
+        sheet = load_workbook(io.BytesIO(data), read_only=True, data_only=True).worksheets[0]
+    except Exception as exc:  # openpyxl raises many kinds on a non-xlsx file
+        raise ValueError("无法读取该文件，请使用 .xlsx 格式的模板") from exc
+    rows = sheet.iter_rows(values_only=True)
+    header = [str(c).strip() if c is not None else "" for c in next(rows, [])]
+    if "身份证号" not in header:
+        raise ValueError("第 1 行应为表头，且包含“身份证号”列")
+    id_col = header.index("身份证号")
+    name_col = header.index("姓名") if "姓名" in header else None
+    members = TraineeProfile.objects.filter(memberships__institution=training_class.institution_id)
+    found: list[TraineeProfile] = []
+    errors: list[RowError] = []
+    seen: set[str] = set()
+    for n, row in enumerate(rows, start=2):
+        if row is None or all(c in (None, "") for c in row):
+            continue
+        raw = str(row[id_col] or "").strip() if id_col < len(row) else ""
+        try:
+            number = parse_id_number(raw).number
+        except InvalidIdNumber as exc:
+            errors.append(RowError(n, f"身份证号：{exc}"))
+            continue
+        if number in seen:
+            errors.append(RowError(n, "身份证号与前面的行重复"))
+            continue
+        seen.add(number)
+        profile = (
+            members.select_related("user").filter(id_number_index=id_number_index(number)).first()
+        )
+        if profile is None:
+            errors.append(RowError(n, "本机构没有该身份证号的学员，请先导入学员"))
+            continue
+        if (
+            name_col is not None
+            and name_col < len(row)
+            and row[name_col]
+            and str(row[name_col]).strip() != profile.user.name
+        ):
+            errors.append(RowError(n, "姓名与身份证号不符"))
+            continue
+        found.append(profile)
+    if not found and not errors:
+        errors.append(RowError(2, "表格中没有数据行"))
+    return found, errors

@@ -72,6 +72,30 @@ MATRIX = {
     ),
     "console:institution": ("get", None, staff_only(INST_STAFF)),
     "console:courses": ("get", None, staff_only(INST_STAFF)),
+    "console:course_new": ("get", None, staff_only(INST_STAFF)),
+    "console:chapter_new": (
+        "post",
+        lambda p: {"pk": p.course.pk},
+        {**staff_only({"instructor", "admin"}, ok=302), "other_admin": 404},
+    ),
+    "console:lesson_new": (
+        "post",
+        lambda p: {"pk": p.course.pk},
+        {**staff_only({"instructor", "admin"}, ok=302), "other_admin": 404},
+    ),
+    "console:question_new": (
+        "post",
+        lambda p: {"pk": p.course.pk},
+        {**staff_only({"instructor", "admin"}, ok=302), "other_admin": 404},
+    ),
+    "console:classes": ("get", None, staff_only(INST_STAFF)),
+    "console:class_new": ("get", None, staff_only({"admin", "other_admin"})),
+    "console:class_sheet_template": ("get", None, staff_only({"admin", "other_admin"})),
+    "console:class_detail": (
+        "get",
+        lambda p: {"pk": p.training_class.pk},
+        {**staff_only({"instructor", "admin"}), "other_admin": 404},
+    ),
     "console:trainee_face": (
         "get",
         lambda p: {"pk": p.trainee.trainee_profile.pk},
@@ -201,6 +225,16 @@ def face_personas(personas):
 
     chapter = Chapter.objects.create(course=personas.course, title="第一章")
     personas.lesson = Lesson.objects.create(chapter=chapter, title="第一讲")
+    from zhipei.courses.models import TrainingClass
+
+    personas.training_class = TrainingClass.objects.create(
+        institution=personas.inst_a,
+        name="电工班",
+        kind="vocational",
+        start_date="2026-12-01",
+        end_date="2026-12-31",
+        required_xueshi=40,
+    )
     personas.pending_template = FaceTemplate.objects.create(
         trainee=profile,
         institution=personas.inst_a,

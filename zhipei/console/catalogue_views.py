@@ -1,0 +1,221 @@
+"""Institution console: courses, chapters, lesson videos and pop-up questions; classes and
+their trainees (by hand or from an Excel sheet)."""
+
+from __future__ import annotations
+
+import io
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from zhipei.accounts.models import User
+from zhipei.accounts.permissions import Perm, require_perm
+from zhipei.accounts.selectors import trainees_visible_to
+from zhipei.console.face_views import _own_institution
+from zhipei.console.forms import (
+    ChapterForm,
+    ClassMembersForm,
+    ClassSheetForm,
+    CourseForm,
+    LessonUploadForm,
+    QuestionForm,
+    TrainingClassForm,
+)
+from zhipei.core.forms import Form
+from zhipei.core.pagination import paginate
+from zhipei.courses import services
+from zhipei.courses.models import Course, TrainingClass
+from zhipei.courses.selectors import courses_visible_to
+from zhipei.institutions.scoping import scoped
+
+
+def _post(request: HttpRequest) -> QueryDict | None:
+    return request.POST if request.method == "POST" else None
+
+
+def _errors(form: Form) -> str:
+    return "；".join(str(e) for errors in form.errors.values() for e in errors)
+
+
+@require_perm(Perm.CONSOLE, Perm.CATALOGUE)
+def course_new(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    form = CourseForm(_post(request))
+    if request.method == "POST" and form.is_valid():
+        course = services.course_create(
+            by=user, institution=_own_institution(user), **form.cleaned_data
+        )
+        messages.success(request, f"已创建课程：{course.title}")
+        return redirect("console:course_detail", pk=course.pk)
+    return render(request, "console/course_form.html", {"form": form})
+
+
+@require_POST
+@require_perm(Perm.CONSOLE, Perm.CATALOGUE)
+def chapter_new(request: HttpRequest, pk: int) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    course = get_object_or_404(courses_visible_to(user), pk=pk)
+    form = ChapterForm(request.POST)
+    if form.is_valid():
+        services.chapter_create(course=course, title=form.cleaned_data["title"], by=user)
+        messages.success(request, "已添加章节")
+    else:
+        messages.error(request, _errors(form))
+    return redirect("console:course_detail", pk=course.pk)
+
+
+@require_POST
+@require_perm(Perm.CONSOLE, Perm.CATALOGUE)
+def lesson_new(request: HttpRequest, pk: int) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    course = get_object_or_404(courses_visible_to(user), pk=pk)
+    form = LessonUploadForm(request.POST, request.FILES, course=course)
+    if form.is_valid():
+        try:
+            lesson = services.lesson_create_with_video(
+                chapter=form.cleaned_data["chapter"],
+                title=form.cleaned_data["title"],
+                video=form.cleaned_data["video"],
+                by=user,
+            )
+        except ValueError as exc:
+            messages.error(request, f"视频文件：{exc}")
+        else:
+            messages.success(
+                request, f"已上传课时“{lesson.title}”，时长 {lesson.duration_seconds} 秒"
+            )
+    else:
+        messages.error(request, _errors(form))
+    return redirect("console:course_detail", pk=course.pk)
+
+
+@require_POST
+@require_perm(Perm.CONSOLE, Perm.CATALOGUE)
+def question_new(request: HttpRequest, pk: int) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    course = get_object_or_404(courses_visible_to(user), pk=pk)
+    form = QuestionForm(request.POST, course=course)
+    if form.is_valid():
+        data = form.cleaned_data
+        services.question_create(
+            lesson=data["lesson"],
+            text=data["text"],
+            options=data["options"],
+            answer=data["answer"] - 1,
+            by=user,
+        )
+        messages.success(request, "已添加随堂问题")
+    else:
+        messages.error(request, _errors(form))
+    return redirect("console:course_detail", pk=course.pk)
+
+
+def catalogue_forms(course: Course) -> dict[str, object]:
+    """The blank forms the course page shows (used by console.views.course_detail)."""
+    return {
+        "chapter_form": ChapterForm(),
+        "lesson_form": LessonUploadForm(course=course),
+        "question_form": QuestionForm(course=course),
+    }
+
+
+# --- classes ---------------------------------------------------------------------------------------
+
+
+def _classes(user: User):
+    return scoped(TrainingClass.objects.all(), user)
+
+
+@require_perm(Perm.CONSOLE)
+def classes(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    page, query_string = paginate(request, _classes(user).order_by("-start_date", "-id"))
+    return render(request, "console/classes.html", {"page_obj": page, "query_string": query_string})
+
+
+@require_perm(Perm.CONSOLE, Perm.CLASS_MANAGE)
+def class_new(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    institution = _own_institution(user)
+    form = TrainingClassForm(_post(request), institution=institution)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        courses = list(data.pop("courses"))
+        training_class = services.training_class_create(
+            by=user, courses=courses, institution=institution, **data
+        )
+        messages.success(request, f"已创建培训班：{training_class.name}")
+        return redirect("console:class_detail", pk=training_class.pk)
+    return render(request, "console/class_form.html", {"form": form})
+
+
+@require_perm(Perm.CONSOLE)
+def class_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    training_class = get_object_or_404(_classes(user), pk=pk)
+    members = training_class.members.select_related("trainee__user").order_by("enrolled_at")
+    candidates = trainees_visible_to(user).exclude(class_memberships__training_class=training_class)
+    context = {
+        "training_class": training_class,
+        "members": members,
+        "can_manage": user.has_perm(Perm.CLASS_MANAGE),
+        "add_form": ClassMembersForm(queryset=candidates),
+        "sheet_form": ClassSheetForm(),
+        "row_errors": None,
+    }
+    if request.method == "POST" and user.has_perm(Perm.CLASS_MANAGE):
+        if "sheet" in request.FILES:
+            sheet_form = ClassSheetForm(request.POST, request.FILES)
+            context["sheet_form"] = sheet_form
+            if sheet_form.is_valid():
+                try:
+                    found, errors = services.class_members_from_sheet(
+                        training_class=training_class, data=sheet_form.cleaned_data["sheet"].read()
+                    )
+                except ValueError as exc:
+                    sheet_form.add_error("sheet", str(exc))
+                else:
+                    if errors:
+                        context["row_errors"] = (
+                            errors  # nothing is enrolled until the sheet is clean
+                        )
+                    else:
+                        added = services.class_members_add(
+                            training_class=training_class, trainees=found, by=user, source="excel"
+                        )
+                        messages.success(request, f"已从名单加入 {added} 名学员")
+                        return redirect("console:class_detail", pk=training_class.pk)
+        else:
+            add_form = ClassMembersForm(request.POST, queryset=candidates)
+            context["add_form"] = add_form
+            if add_form.is_valid():
+                added = services.class_members_add(
+                    training_class=training_class,
+                    trainees=list(add_form.cleaned_data["trainees"]),
+                    by=user,
+                )
+                messages.success(request, f"已加入 {added} 名学员")
+                return redirect("console:class_detail", pk=training_class.pk)
+    elif request.method == "POST":
+        return HttpResponse(status=403)
+    return render(request, "console/class_detail.html", context)
+
+
+@require_perm(Perm.CONSOLE, Perm.CLASS_MANAGE)
+def class_sheet_template(request: HttpRequest) -> HttpResponse:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "学员名单"
+    sheet.append(["姓名", "身份证号"])
+    out = io.BytesIO()
+    book.save(out)
+    response = HttpResponse(
+        out.getvalue(),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    response["Content-Disposition"] = "attachment; filename*=UTF-8''class-members-template.xlsx"
+    return response
