@@ -9,3 +9,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "zhipei.settings")
 app = Celery("zhipei")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# Periodic work, for `celery -A zhipei beat` (without beat, run `manage.py study_expire` from cron).
+app.conf.beat_schedule = {
+    "study-expire-sessions": {"task": "zhipei.study.tasks.expire_sessions", "schedule": 60.0},
+}

@@ -546,3 +546,30 @@ def _answer(session: StudySession, now: datetime) -> dict[str, Any]:
         }
     answer["pause"] = bool(session.status == StudySession.Status.AWAITING_FACE or answer["quiz"])
     return answer
+
+
+def study_sessions_expire(*, silent_for: timedelta = timedelta(minutes=5)) -> int:
+    """End sessions whose player went silent (browser closed without saying so): ``abandoned``.
+    Their credit up to the last heartbeat is confirmed if the start check had passed."""
+    now = timezone.now()
+    cutoff = now - silent_for
+    ended = 0
+    stale = (
+        StudySession.objects.filter(
+            status__in=[StudySession.Status.AWAITING_FACE, StudySession.Status.ACTIVE],
+            started_at__lt=cutoff,
+        )
+        .exclude(last_beat_at__gte=cutoff)
+        .values_list("pk", flat=True)
+    )
+    for pk in stale:
+        with transaction.atomic():
+            session = (
+                StudySession.objects.select_for_update()
+                .select_related("lesson", "institution")
+                .get(pk=pk)
+            )
+            if session.status != StudySession.Status.ENDED:
+                _end(session, StudySession.EndReason.ABANDONED, now, confirm=True)
+                ended += 1
+    return ended

@@ -280,3 +280,15 @@ def test_institution_may_tighten_never_loosen(personas, settings):
     )  # looser 20: ignored
     assert policy.min_segment_seconds == 120  # longer minimum is stricter
     assert policy.face_max_seconds == 600  # looser 60 min: ignored
+
+
+def test_a_silent_player_is_ended_as_abandoned_with_its_credit(personas, lesson, faces, clock):
+    session = start(personas, lesson, faces, clock)
+    beat(personas, session, clock, 1, 0)
+    clock.tick(10)
+    beat(personas, session, clock, 2, 10)
+    clock.tick(600)
+    assert services.study_sessions_expire() == 1
+    session.refresh_from_db()
+    assert session.end_reason == "abandoned" and session.confirmed_seconds == 10
+    assert services.study_sessions_expire() == 0

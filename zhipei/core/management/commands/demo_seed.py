@@ -23,7 +23,14 @@ from zhipei.accounts.models import (
     TraineeProfile,
     User,
 )
-from zhipei.courses.models import Chapter, ClassMember, Course, Lesson, LessonQuestion, TrainingClass
+from zhipei.courses.models import (
+    Chapter,
+    ClassMember,
+    Course,
+    Lesson,
+    LessonQuestion,
+    TrainingClass,
+)
 from zhipei.courses.services import course_create, lesson_create_with_video
 from zhipei.institutions.models import Institution, Region
 from zhipei.lib.creditcode import make_credit_code
@@ -32,7 +39,11 @@ from zhipei.lib.video import generate_lesson_video
 
 SAMPLE_COURSE = "安全生产基础知识"
 DEMO_QUESTIONS = [
-    ("我国安全生产工作的方针是？", ["安全第一、预防为主、综合治理", "效益优先、兼顾安全", "先生产、后安全"], 0),
+    (
+        "我国安全生产工作的方针是？",
+        ["安全第一、预防为主、综合治理", "效益优先、兼顾安全", "先生产、后安全"],
+        0,
+    ),
     ("发现事故隐患，从业人员应当？", ["立即报告", "自行处理后不报告", "不予理会"], 0),
     ("特种作业人员上岗前必须？", ["取得相应资格证书", "只需口头培训", "有经验即可"], 0),
 ]
