@@ -214,9 +214,22 @@ class Command(BaseCommand):
             path = Path(tmp) / "sample-lesson.mp4"
             generate_lesson_video(path, seconds=120, title="安全生产基础知识 第一讲")
             with path.open("rb") as fh:
-                lesson_create_with_video(
+                lesson = lesson_create_with_video(
                     chapter=chapter, title="第一讲 安全生产法概述", video=File(fh), by=None
                 )
+        for text, options, answer in DEMO_QUESTIONS:
+            LessonQuestion.objects.create(lesson=lesson, text=text, options=options, answer=answer)
+        training_class = TrainingClass.objects.create(
+            institution=institution,
+            name="2026 年 12 月安全生产培训班",
+            kind=Course.Kind.VOCATIONAL,
+            start_date=timezone.localdate(),
+            end_date=timezone.localdate() + timedelta(days=30),
+            required_xueshi=8,
+        )
+        training_class.courses.add(course)
+        for profile in TraineeProfile.objects.filter(memberships__institution=institution):
+            ClassMember.objects.get_or_create(training_class=training_class, trainee=profile)
         return course
 
     def _staff(self, username: str, name: str, role: str, **fields: Any) -> User:
