@@ -15,26 +15,31 @@ Method (one run, one server):
    pass your own when the database is kept, or its audit chain mixes keys).
 3. Heartbeats. Every learner first sends one heartbeat (seq 1, position 0: the ledger's
    baseline); the run aborts unless every one of them answers 200 with ``"status": "active"``.
-   Then each learner, on its own keep-alive connection, sends heartbeats back to back for
-   --seconds (a closed loop: the next one leaves when the previous answer arrives, so the rate
-   is the server's capacity, not a real player's 1 per 10 s). The position is the time since
-   the learner's baseline heartbeat (playing at 1x), seq counts up, ``interacted`` is true.
-   The client is raw HTTP/1.1 on asyncio streams, one process, one thread.
+   Then each learner, on a fresh keep-alive connection of its own (gunicorn closes connections
+   idle for 2 s, as the first ones are while later baselines queue), sends heartbeats back to
+   back for --seconds (a closed loop: the next one leaves when the previous answer arrives, so
+   the rate is the server's capacity, not a real player's 1 per 10 s). The position is the
+   time since the learner's baseline heartbeat (playing at 1x), seq counts up, ``interacted``
+   is true. The client is raw HTTP/1.1 on asyncio streams, one process, one thread.
 4. No-op. The same number of clients GET /livez (no database, no session) for as long.
 5. Rows. Rows in study_studysegment, study_uncreditedinterval, study_quizanswer,
    audit_auditentry and faces_faceattempt are counted before the baseline heartbeats and again
    after every session has been ended with ``study_session_end`` (which confirms the
    provisional credit into segments and writes a ``study.end`` audit entry): inserted rows
    only; updates of the session, progress and Django session rows are not counted.
-   ``db_rows_per_study_hour`` = rows added / (learners x seconds / 3600).
+   ``db_rows_per_study_hour`` = rows added / (learners x seconds / 3600). Each session adds a
+   segment and an audit entry when it ends, so that part scales with 1 / --seconds; an
+   uncredited interval is added when the ledger sees less progress than server time (STALLED)
+   or a jump (SEEK), which the queueing of a saturated server causes: stderr breaks them down.
 
 Measures: ``*_rps`` counts HTTP 200 answers per second of the phase (from its start until the
 last request in flight at the deadline has finished). Latency runs from writing the request to
-reading the whole answer; a request that failed counts too (one that timed out with the timeout
-as its latency, a lower bound). ``heartbeat_errors`` counts requests without a 200 answer
-(other statuses, timeouts, dropped connections). The load client runs on the same machine and
-competes with gunicorn and PostgreSQL for the CPU: stderr shows how busy the host and the
-client were; the heartbeat/no-op ratio is less sensitive to that than either rate.
+reading the whole answer (the first request of a connection includes connecting); a request
+that failed counts too (one that timed out with the timeout as its latency, a lower bound).
+``heartbeat_errors`` counts requests without a 200 answer (other statuses, timeouts, dropped
+connections). The load client runs on the same machine and competes with gunicorn and
+PostgreSQL for the CPU: stderr shows how busy the host and the client were; the heartbeat/no-op
+ratio is less sensitive to that than either rate.
 
 Run: .venv/bin/python bench/heartbeat.py [--learners 500] [--seconds 30] [--workers W]
      [--threads T] [--keep-db]
@@ -379,6 +384,8 @@ class Gunicorn:
             str(self.threads),
             "--worker-class",
             "gthread",
+            # No runtime control: nor should the bench take the default socket in ~/.gunicorn.
+            "--no-control-socket",
         ]
         log(f"starting {' '.join(command[1:])}")
         with open(self.log_path, "wb") as out:
@@ -614,20 +621,27 @@ def measured(stats: PhaseStats) -> Iterator[None]:
 
 
 async def heartbeat_phase(learners: list[Learner], port: int, seconds: float) -> PhaseStats:
-    conns = [HttpConnection(port) for _ in learners]
+    # The baselines' connections are closed, the measured loop opens fresh ones: gunicorn drops
+    # keep-alive connections idle for 2 s, and early ones idle while later baselines queue.
+    first = [HttpConnection(port) for _ in learners]
     try:
-        await preflight(learners, conns)
-        stats = PhaseStats()
+        await preflight(learners, first)
+    finally:
+        for conn in first:
+            conn.close()
+    stats = PhaseStats()
+    conns = [HttpConnection(port) for _ in learners]
 
-        async def learner_loop(learner: Learner, conn: HttpConnection) -> None:
-            for _ in range(MAX_REQUESTS_PER_CLIENT):
-                now = time.monotonic()
-                if now >= deadline:
-                    return
-                answer = await timed(conn, heartbeat_request(learner, now - learner.started), stats)
-                if answer is not None and answer[0] == 200 and ACTIVE not in answer[1]:
-                    stats.not_active += 1
+    async def learner_loop(learner: Learner, conn: HttpConnection) -> None:
+        for _ in range(MAX_REQUESTS_PER_CLIENT):
+            now = time.monotonic()
+            if now >= deadline:
+                return
+            answer = await timed(conn, heartbeat_request(learner, now - learner.started), stats)
+            if answer is not None and answer[0] == 200 and ACTIVE not in answer[1]:
+                stats.not_active += 1
 
+    try:
         with measured(stats):
             deadline = time.monotonic() + seconds
             await asyncio.gather(

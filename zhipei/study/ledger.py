@@ -39,7 +39,9 @@ EPSILON = 1e-6
 @dataclass(frozen=True)
 class Rules:
     max_gap: float = 30.0  # seconds; heartbeats come every 10–15 s
-    seek_tolerance: float = 2.0  # seconds of position jitter tolerated
+    # How far ahead of the furthest point (beyond the wall time) the player may report before it
+    # counts as a seek: covers network jitter, a late heartbeat, a slow server.
+    seek_tolerance: float = 5.0
     rate_tolerance: float = 0.01
     min_segment: float = 0.0  # seconds; shorter continuous stretches are not counted
 
@@ -130,8 +132,7 @@ def apply(state: State, beat: Beat, rules: Rules, *, blocked: str | None = None)
         else:
             credit = 0.0
             behind = (
-                position < state.furthest - EPSILON
-                or state.last_position < state.furthest - rules.seek_tolerance
+                position < state.furthest - EPSILON or state.last_position < state.furthest - 2.0
             )
             step.uncredited.append((start, beat.at, REWATCH if behind else STALLED))
     elif wall > EPSILON:
@@ -151,10 +152,10 @@ def _refusal(state: State, beat: Beat, position: float, wall: float, rules: Rule
         return HIDDEN
     if not beat.playing:
         return PAUSED
-    # Playing from beyond the frontier, or jumping further than 1× allows: a seek.
-    if state.last_position > state.furthest + rules.seek_tolerance:
-        return SEEK
-    if position - state.last_position > wall + rules.seek_tolerance:
+    # Further ahead of the furthest validly watched point than 1× playback since the last
+    # heartbeat allows: a seek. Measured from the frontier, not from the last report, so one late
+    # heartbeat costs at most its delay and never locks the session out.
+    if position - state.furthest > wall + rules.seek_tolerance:
         return SEEK
     return None
 

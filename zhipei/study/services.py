@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from zhipei.institutions.models import Institution
 
 _rng = random.SystemRandom()
+MERGE_GAP = 30.0  # seconds between two stretches of the same reason that still make one row
 
 
 class StudyError(Exception):
@@ -182,8 +183,10 @@ def heartbeat_record(
 
 
 def _locked(session_id: int, trainee: TraineeProfile) -> StudySession:
+    # of=("self",): lock the session row only, not the joined lesson and institution rows that
+    # every learner of the institution shares (that serialised all their heartbeats).
     session = (
-        StudySession.objects.select_for_update()
+        StudySession.objects.select_for_update(of=("self",))
         .select_related("lesson", "institution")
         .filter(pk=session_id, trainee=trainee)
         .first()
@@ -290,8 +293,9 @@ def _schedule_face(session: StudySession, now: datetime, policy: Policy) -> None
 def _uncredit(
     session: StudySession, start: float, end: float, reason: str, seconds: float | None = None
 ) -> None:
-    """Record uncredited time; a stretch continuing the previous one with the same reason is
-    merged into it (one row per reason change, not per heartbeat)."""
+    """Record uncredited time. A stretch with the same reason as the previous row, starting
+    within the longest heartbeat gap of its end, is merged into it (its seconds added): one row
+    per reason change, not per heartbeat, even for sub-second jitter remainders."""
     seconds = seconds if seconds is not None else end - start
     if seconds <= ledger.EPSILON:
         return
@@ -300,7 +304,7 @@ def _uncredit(
     if (
         last is not None
         and last.reason == reason
-        and abs((started - last.ended_at).total_seconds()) < 1.0
+        and (started - last.ended_at).total_seconds() <= MERGE_GAP
     ):
         last.ended_at = max(last.ended_at, ended)
         last.seconds += seconds
@@ -565,7 +569,7 @@ def study_sessions_expire(*, silent_for: timedelta = timedelta(minutes=5)) -> in
     for pk in stale:
         with transaction.atomic():
             session = (
-                StudySession.objects.select_for_update()
+                StudySession.objects.select_for_update(of=("self",))
                 .select_related("lesson", "institution")
                 .get(pk=pk)
             )

@@ -5,7 +5,7 @@ from hypothesis import strategies as st
 
 from zhipei.study import ledger as L
 
-RULES = L.Rules(max_gap=30.0, seek_tolerance=2.0)
+RULES = L.Rules(max_gap=30.0)
 
 beats = st.lists(
     st.tuples(
@@ -145,3 +145,18 @@ def test_short_segments_do_not_count():
     assert step.closed is not None
     assert L.drop_short_run(state, step.closed, rules) == 20
     assert state.credited == 0 and state.furthest == 0
+
+
+def test_one_late_heartbeat_costs_its_delay_and_never_locks_the_session_out():
+    state = L.State(duration=600)
+    L.apply(state, L.Beat(1, 0.0, 0.0), RULES)
+    L.apply(state, L.Beat(2, 10.0, 10.0), RULES)
+    L.apply(state, L.Beat(3, 23.0, 20.0), RULES)  # sent at 20 s, arrived 3 s late
+    step = L.apply(
+        state, L.Beat(4, 30.0, 30.0), RULES
+    )  # on time again: 10 s of video in 7 s of wall
+    assert step.credit == 7 and not any(r == L.SEEK for *_, r in step.uncredited)
+    for n in range(5, 10):
+        assert (
+            L.apply(state, L.Beat(n, 30.0 + (n - 4) * 10, 30.0 + (n - 4) * 10), RULES).credit == 10
+        )
