@@ -26,6 +26,9 @@ def _test_environment(settings, tmp_path):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.MEDIA_ROOT = tmp_path / "media"
     cache.clear()
+    from zhipei.study.policy import clear_policy_cache
+
+    clear_policy_cache()
 
 
 @pytest.fixture(autouse=True)

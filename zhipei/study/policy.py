@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from django.conf import settings
 
 from zhipei.institutions.models import Institution
 from zhipei.study import ledger
+from zhipei.study.models import SupervisionPolicy
 
 
 @dataclass(frozen=True)
@@ -41,8 +43,27 @@ def _tighter(platform: float, own: float | None, *, smaller_is_stricter: bool = 
     return min(platform, own) if smaller_is_stricter else max(platform, own)
 
 
+# An institution's own numbers change rarely and are read on every heartbeat: keep them for a
+# short while per process instead of one query per heartbeat.
+_OWN_TTL = 30.0
+_own_cache: dict[int, tuple[float, SupervisionPolicy | None]] = {}
+
+
+def _own_policy(institution: Institution) -> SupervisionPolicy | None:
+    hit = _own_cache.get(institution.pk)
+    if hit is not None and time.monotonic() - hit[0] < _OWN_TTL:
+        return hit[1]
+    own = SupervisionPolicy.objects.filter(institution=institution).first()
+    _own_cache[institution.pk] = (time.monotonic(), own)
+    return own
+
+
+def clear_policy_cache() -> None:
+    _own_cache.clear()
+
+
 def policy_for(institution: Institution) -> Policy:
-    own = getattr(institution, "supervision_policy", None)
+    own = _own_policy(institution)
     minutes = 60.0
 
     def pick(

@@ -33,6 +33,19 @@ if TYPE_CHECKING:
     from zhipei.institutions.models import Institution
 
 _rng = random.SystemRandom()
+HEARTBEAT_FIELDS = [
+    "ledger",
+    "credited_seconds",
+    "last_activity_at",
+    "last_beat_at",
+    "face_due_at",
+    "face_failures",
+    "status",
+    "next_face_at",
+    "next_quiz_at",
+    "quiz",
+    "open_interval",
+]
 MERGE_GAP = 30.0  # seconds between two stretches of the same reason that still make one row
 
 
@@ -178,8 +191,9 @@ def heartbeat_record(
                     return _answer(session, now)
         session.ledger = state.to_json()
         session.credited_seconds = session.confirmed_seconds + sum(r.seconds for r in state.pending)
-        session.save()
-        return _answer(session, now)
+        # Only what a heartbeat can change: the row is written on every heartbeat.
+        session.save(update_fields=HEARTBEAT_FIELDS)
+        return _answer(session, now, policy, state)
 
 
 def _locked(session_id: int, trainee: TraineeProfile) -> StudySession:
@@ -508,9 +522,14 @@ def study_activity(*, session_id: int, trainee: TraineeProfile) -> dict[str, Any
 # --- the answer to the player ---------------------------------------------------------------------
 
 
-def _answer(session: StudySession, now: datetime) -> dict[str, Any]:
-    policy = policy_for(session.institution)
-    state = ledger.State.from_json(session.ledger)
+def _answer(
+    session: StudySession,
+    now: datetime,
+    policy: Policy | None = None,
+    state: ledger.State | None = None,
+) -> dict[str, Any]:
+    policy = policy or policy_for(session.institution)
+    state = state or ledger.State.from_json(session.ledger)
     answer: dict[str, Any] = {
         "ok": True,
         "status": session.status,
