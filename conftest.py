@@ -228,3 +228,53 @@ def browser_page(chromium_path):
             from django.db import connections
 
             connections.close_all()
+
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+
+
+def logged_in_page(
+    pw,
+    chromium_path: str,
+    live_server,
+    user: User,
+    *,
+    stream: str | None = None,
+    viewport: tuple[int, int] = (390, 844),
+):
+    """A Chromium page logged in as ``user`` (session cookie), its camera fed by a webcam stream
+    from testdata when ``stream`` is given. Returns (browser, page); close with ``close_browser``."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user, backend="zhipei.accounts.backends.ZhipeiBackend")
+    args = list(CHROMIUM_ARGS)
+    if stream:
+        args += [
+            "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream",
+            "--autoplay-policy=no-user-gesture-required",
+            f"--use-file-for-fake-video-capture={WEBCAM_DIR / f'{stream}.mjpeg'}",
+        ]
+    browser = pw.chromium.launch(executable_path=chromium_path, args=args)
+    context = browser.new_context(
+        locale="zh-CN", viewport={"width": viewport[0], "height": viewport[1]}
+    )
+    context.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
+    )
+    return browser, context.new_page()
+
+
+def close_browser(browser) -> None:
+    browser.close()
+    # Playwright's greenlet gives ORM calls made meanwhile their own connection; close them.
+    from django.db import connections
+
+    connections.close_all()

@@ -7,7 +7,7 @@ two-people has two, obama-photo-static fails liveness.
 
 import pytest
 
-from conftest import WEBCAM_DIR, give_face_consent
+from conftest import close_browser, give_face_consent, logged_in_page
 from zhipei.faces.models import FaceAttempt, FaceTemplate
 from zhipei.faces.services import face_enrol
 
@@ -28,29 +28,11 @@ def enrolled_trainee(personas, photo):
 
 
 def verify_in_browser(chromium_path, live_server, trainee, stream) -> str:
-    from django.test import Client
     from playwright.sync_api import sync_playwright
 
-    # Log in by session cookie (the SMS login itself is covered in trainee/tests).
-    client = Client()
-    client.force_login(trainee, backend="zhipei.accounts.backends.ZhipeiBackend")
-    cookie = client.cookies["sessionid"].value
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=chromium_path,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--use-fake-ui-for-media-stream",
-                "--use-fake-device-for-media-stream",
-                f"--use-file-for-fake-video-capture={WEBCAM_DIR / f'{stream}.mjpeg'}",
-            ],
-        )
+        browser, page = logged_in_page(pw, chromium_path, live_server, trainee, stream=stream)
         try:
-            context = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844})
-            context.add_cookies([{"name": "sessionid", "value": cookie, "url": live_server.url}])
-            page = context.new_page()
             page.goto(f"{live_server.url}/face/verify/")
             page.wait_for_selector("[data-face-capture][data-state=ready]", timeout=15000)
             page.click("[data-face-start]")
@@ -59,10 +41,7 @@ def verify_in_browser(chromium_path, live_server, trainee, stream) -> str:
                 page.inner_text("[data-face-result]") + "|" + page.inner_text("[data-face-status]")
             )
         finally:
-            browser.close()
-            from django.db import connections
-
-            connections.close_all()
+            close_browser(browser)
 
 
 @pytest.mark.parametrize(
@@ -87,32 +66,15 @@ def test_camera_verification(live_server, enrolled_trainee, chromium_path, strea
 def test_camera_enrolment(live_server, personas, chromium_path, settings):
     """Enrolment through getUserMedia (the fake camera cannot answer a challenge, so the enrol
     purpose's active check is switched off here; it is tested on real footage elsewhere)."""
-    from django.test import Client
     from playwright.sync_api import sync_playwright
-
-    from conftest import give_face_consent
 
     settings.FACE_ACTIVE_PURPOSES = []
     give_face_consent(personas.trainee)
-    client = Client()
-    client.force_login(personas.trainee, backend="zhipei.accounts.backends.ZhipeiBackend")
-    cookie = client.cookies["sessionid"].value
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=chromium_path,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--use-fake-ui-for-media-stream",
-                "--use-fake-device-for-media-stream",
-                f"--use-file-for-fake-video-capture={WEBCAM_DIR / 'obama-live.mjpeg'}",
-            ],
+        browser, page = logged_in_page(
+            pw, chromium_path, live_server, personas.trainee, stream="obama-live"
         )
         try:
-            context = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844})
-            context.add_cookies([{"name": "sessionid", "value": cookie, "url": live_server.url}])
-            page = context.new_page()
             page.goto(f"{live_server.url}/face/enrol/")
             page.wait_for_selector("[data-face-capture][data-state=ready]", timeout=15000)
             page.click("[data-face-start]")
@@ -120,9 +82,6 @@ def test_camera_enrolment(live_server, personas, chromium_path, settings):
             assert page.inner_text("[data-face-result]") == "active"
             assert "人脸采集成功" in page.inner_text("[data-face-status]")
         finally:
-            browser.close()
-            from django.db import connections
-
-            connections.close_all()
+            close_browser(browser)
     template = FaceTemplate.objects.get(trainee=personas.trainee.trainee_profile)
     assert template.status == "active" and template.source == "camera"

@@ -7,7 +7,7 @@ import time
 import pytest
 from django.core.files import File
 
-from conftest import WEBCAM_DIR, give_face_consent
+from conftest import close_browser, give_face_consent, logged_in_page
 from zhipei.courses.models import Chapter
 from zhipei.courses.services import lesson_create_with_video
 from zhipei.faces.models import FaceTemplate
@@ -44,27 +44,9 @@ def study_setup(personas, photo, testdata, settings):
 
 
 def open_player(pw, chromium_path, live_server, trainee, lesson, stream="obama-live"):
-    from django.test import Client
-
-    client = Client()
-    client.force_login(trainee, backend="zhipei.accounts.backends.ZhipeiBackend")
-    browser = pw.chromium.launch(
-        executable_path=chromium_path,
-        args=[
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--autoplay-policy=no-user-gesture-required",
-            "--use-fake-ui-for-media-stream",
-            "--use-fake-device-for-media-stream",
-            f"--use-file-for-fake-video-capture={WEBCAM_DIR / f'{stream}.mjpeg'}",
-        ],
+    browser, page = logged_in_page(
+        pw, chromium_path, live_server, trainee, stream=stream, viewport=(1024, 900)
     )
-    context = browser.new_context(locale="zh-CN", viewport={"width": 1024, "height": 900})
-    context.add_cookies(
-        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
-    )
-    page = context.new_page()
     page.goto(f"{live_server.url}/study/lessons/{lesson.pk}/")
     page.wait_for_selector("[data-face-panel] [data-face-start]:not([disabled])", timeout=20000)
     page.click("[data-face-panel] [data-face-start]")
@@ -86,13 +68,6 @@ def finish(page):
     page.wait_for_selector("[data-study][data-state=ended]", timeout=20000)
 
 
-def close(browser):
-    browser.close()
-    from django.db import connections
-
-    connections.close_all()
-
-
 def test_watching_the_whole_lesson_is_credited_about_20_seconds(
     live_server, study_setup, personas, chromium_path
 ):
@@ -105,7 +80,7 @@ def test_watching_the_whole_lesson_is_credited_about_20_seconds(
             wait_until(page, "document.querySelector('.player-video').ended", timeout=60)
             finish(page)
         finally:
-            close(browser)
+            close_browser(browser)
     progress = LessonProgress.objects.get(
         trainee=personas.trainee.trainee_profile, lesson=study_setup
     )
@@ -133,7 +108,7 @@ def test_speeding_up_and_seeking_ahead_earn_nothing(
             wall = 3 + (time.monotonic() - started)
             finish(page)
         finally:
-            close(browser)
+            close_browser(browser)
     session = StudySession.objects.get(trainee=personas.trainee.trainee_profile)
     assert session.confirmed_seconds <= wall
     assert UncreditedInterval.objects.filter(session=session, reason="RATE").exists()
@@ -166,7 +141,7 @@ def test_another_face_at_the_recheck_voids_time(
             page.wait_for_timeout(2500)  # the next heartbeat pauses the player
             assert page.evaluate("document.querySelector('.player-video').paused")
         finally:
-            close(browser)
+            close_browser(browser)
     session.refresh_from_db()
     assert session.confirmed_seconds == 0 and session.face_failures == 1
     assert UncreditedInterval.objects.filter(
@@ -188,6 +163,6 @@ def test_idling_ends_the_session(live_server, study_setup, personas, chromium_pa
             page.wait_for_selector("[data-idle]:not([hidden])", timeout=20000)  # “还在学习吗？”
             page.wait_for_selector("[data-study][data-state=ended]", timeout=20000)
         finally:
-            close(browser)
+            close_browser(browser)
     session = StudySession.objects.get(trainee=personas.trainee.trainee_profile)
     assert session.end_reason == "idle"
