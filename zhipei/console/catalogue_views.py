@@ -29,6 +29,7 @@ from zhipei.courses import services
 from zhipei.courses.models import Course, TrainingClass
 from zhipei.courses.selectors import courses_visible_to
 from zhipei.institutions.scoping import scoped
+from zhipei.study.selectors import class_xueshi
 
 
 def _post(request: HttpRequest) -> QueryDict | None:
@@ -73,15 +74,22 @@ def lesson_new(request: HttpRequest, pk: int) -> HttpResponse:
     course = get_object_or_404(courses_visible_to(user), pk=pk)
     form = LessonUploadForm(request.POST, request.FILES, course=course)
     if form.is_valid():
+        data = form.cleaned_data
         try:
-            lesson = services.lesson_create_with_video(
-                chapter=form.cleaned_data["chapter"],
-                title=form.cleaned_data["title"],
-                video=form.cleaned_data["video"],
-                by=user,
-            )
+            if data["document"]:
+                lesson = services.lesson_create_with_document(
+                    chapter=data["chapter"],
+                    title=data["title"],
+                    document=data["document"],
+                    reading_minutes=data["reading_minutes"],
+                    by=user,
+                )
+            else:
+                lesson = services.lesson_create_with_video(
+                    chapter=data["chapter"], title=data["title"], video=data["video"], by=user
+                )
         except ValueError as exc:
-            messages.error(request, f"视频文件：{exc}")
+            messages.error(request, f"{'PDF 文档' if data['document'] else '视频文件'}：{exc}")
         else:
             messages.success(
                 request, f"已上传课时“{lesson.title}”，时长 {lesson.duration_seconds} 秒"
@@ -155,7 +163,10 @@ def class_new(request: HttpRequest) -> HttpResponse:
 def class_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     training_class = get_object_or_404(_classes(user), pk=pk)
-    members = training_class.members.select_related("trainee__user").order_by("enrolled_at")
+    members = list(training_class.members.select_related("trainee__user").order_by("enrolled_at"))
+    done = class_xueshi(training_class)
+    for member in members:
+        member.xueshi = done.get(member.trainee_id, 0.0)
     candidates = trainees_visible_to(user).exclude(class_memberships__training_class=training_class)
     context = {
         "training_class": training_class,

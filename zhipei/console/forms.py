@@ -57,11 +57,25 @@ class ChapterForm(Form):
 class LessonUploadForm(Form):
     chapter = forms.ModelChoiceField(queryset=Chapter.objects.none(), label="章节")
     title = forms.CharField(label="课时名称", max_length=100)
-    video = forms.FileField(label="视频文件", help_text="MP4（H.264），时长从文件中读取")
+    video = forms.FileField(
+        label="视频文件", required=False, help_text="MP4（H.264），时长从文件中读取"
+    )
+    document = forms.FileField(label="或 PDF 文档", required=False, help_text="不超过 50 MB")
+    reading_minutes = forms.IntegerField(
+        label="PDF 要求阅读时长（分钟）", required=False, min_value=1, max_value=600
+    )
 
     def __init__(self, *args: Any, course: Course, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["chapter"].queryset = course.chapters.all()  # type: ignore[attr-defined]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if bool(data.get("video")) == bool(data.get("document")):
+            self.add_error("video", "请上传一个视频，或一个 PDF 文档（二选一）")
+        elif data.get("document") and not data.get("reading_minutes"):
+            self.add_error("reading_minutes", "PDF 课时须设定要求阅读时长")
+        return data
 
 
 class QuestionForm(Form):

@@ -19,6 +19,7 @@ from django.http import (
     StreamingHttpResponse,
 )
 from django.urls import reverse
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_safe
 
 from zhipei.courses.models import Lesson
@@ -122,6 +123,7 @@ def _unsatisfiable(size: int) -> HttpResponse:
     return response
 
 
+@xframe_options_sameorigin
 @require_safe
 def lesson_video(request: HttpRequest, token: str) -> HttpResponseBase:
     """The video of the lesson in ``token``, for the user it was signed for."""
@@ -130,10 +132,10 @@ def lesson_video(request: HttpRequest, token: str) -> HttpResponseBase:
     if claims is None or not request.user.is_authenticated or request.user.pk != claims["user"]:
         return _refused()
     lesson = Lesson.objects.filter(pk=claims["lesson"]).first()
-    if lesson is None or not lesson.video:
+    if lesson is None or not lesson.media:
         raise Http404("课时不存在")
     try:
-        size = lesson.video.size
+        size = lesson.media.size
     except FileNotFoundError as exc:
         raise Http404("视频文件不存在") from exc
 
@@ -154,9 +156,9 @@ def lesson_video(request: HttpRequest, token: str) -> HttpResponseBase:
     if request.method == "HEAD":
         response = HttpResponse(status=status)
     else:
-        fh: Any = lesson.video.open("rb")
+        fh: Any = lesson.media.open("rb")
         response = StreamingHttpResponse(_FileSlice(fh, first, length), status=status)
-    content_type, _ = mimetypes.guess_type(lesson.video.name or "")
+    content_type, _ = mimetypes.guess_type(lesson.media.name or "")
     response["Content-Type"] = content_type or "application/octet-stream"
     response["Content-Length"] = str(length)
     response["Accept-Ranges"] = "bytes"
@@ -165,4 +167,6 @@ def lesson_video(request: HttpRequest, token: str) -> HttpResponseBase:
     # Signed for one person: no shared or browser cache may keep a copy.
     response["Cache-Control"] = "private, no-store"
     response["X-Content-Type-Options"] = "nosniff"
+    # A PDF lesson is shown in a frame of the player page (same origin only).
+    response["Content-Security-Policy"] = "frame-ancestors 'self'"
     return response

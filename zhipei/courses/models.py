@@ -49,11 +49,18 @@ def lesson_upload_path(lesson: Lesson, filename: str) -> str:
 
 
 class Lesson(models.Model):
+    class Kind(models.TextChoices):
+        VIDEO = "video", "视频"
+        DOCUMENT = "document", "PDF 文档"
+
     chapter = models.ForeignKey(Chapter, on_delete=models.CASCADE, related_name="lessons")
     title = models.CharField("课时名称", max_length=100)
     position = models.PositiveIntegerField("顺序", default=0)
+    kind = models.CharField("类型", max_length=10, choices=Kind.choices, default=Kind.VIDEO)
     video = models.FileField("视频", upload_to=lesson_upload_path, blank=True)
-    # Read from the file itself (PyAV), never typed in: it bounds what study can credit.
+    document = models.FileField("PDF 文档", upload_to=lesson_upload_path, blank=True)
+    # A video's duration is read from the file itself (PyAV), never typed in: it bounds what study
+    # can credit. A document's is the reading time the institution requires.
     duration_seconds = models.PositiveIntegerField("时长（秒）", default=0, editable=False)
 
     class Meta:
@@ -61,6 +68,11 @@ class Lesson(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def media(self) -> models.fields.files.FieldFile:
+        """The file the trainee studies: the video, or the PDF."""
+        return self.document if self.kind == self.Kind.DOCUMENT else self.video
 
 
 class LessonQuestion(models.Model):

@@ -68,6 +68,42 @@ def lesson_create_with_video(
     return lesson
 
 
+MAX_DOCUMENT_BYTES = 50 * 1024 * 1024
+
+
+def lesson_create_with_document(
+    *, chapter: Chapter, title: str, document: File[Any], reading_minutes: int, by: User | None
+) -> Lesson:
+    """A PDF lesson: studied for the reading time the institution sets (1–600 minutes), under the
+    same supervision and ledger as a video (the player's clock runs only while reading)."""
+    if not 1 <= reading_minutes <= 600:
+        raise ValueError("阅读时长应为 1–600 分钟")
+    if (document.size or 0) > MAX_DOCUMENT_BYTES:
+        raise ValueError("PDF 文件不能超过 50 MB")
+    document.seek(0)
+    if document.read(5) != b"%PDF-":
+        raise ValueError("不是 PDF 文件")
+    document.seek(0)
+    with transaction.atomic():
+        lesson = Lesson(
+            chapter=chapter,
+            title=title,
+            kind=Lesson.Kind.DOCUMENT,
+            duration_seconds=reading_minutes * 60,
+            position=chapter.lessons.count() + 1,
+        )
+        lesson.document.save(Path(document.name or "lesson.pdf").name, document, save=False)
+        lesson.save()
+        audit_log(
+            action="lesson.create",
+            actor=by,
+            target=lesson,
+            institution_id=chapter.course.institution_id,
+            detail={"kind": "document", "duration": lesson.duration_seconds},
+        )
+    return lesson
+
+
 def chapter_create(*, course: Course, title: str, by: User | None) -> Chapter:
     with transaction.atomic():
         chapter = Chapter.objects.create(

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Sum
 
 from zhipei.accounts.models import TraineeProfile
-from zhipei.courses.models import Course, Lesson
+from zhipei.courses.models import Course, Lesson, TrainingClass
 from zhipei.study.models import LessonProgress, StudySession
 
 
@@ -38,3 +38,16 @@ def sessions_of(profile: TraineeProfile) -> QuerySet[StudySession]:
         .select_related("lesson")
         .prefetch_related("uncredited", "segments", "quiz_answers")
     )
+
+
+def class_xueshi(training_class: TrainingClass) -> dict[int, float]:
+    """Valid 学时 per trainee over the class's courses (one grouped query)."""
+    rows = (
+        LessonProgress.objects.filter(
+            lesson__chapter__course__classes=training_class,
+            trainee__class_memberships__training_class=training_class,
+        )
+        .values("trainee_id")
+        .annotate(seconds=Sum("credited_seconds"))
+    )
+    return {row["trainee_id"]: xueshi(row["seconds"] or 0.0) for row in rows}

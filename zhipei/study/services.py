@@ -81,8 +81,8 @@ def study_session_start(
 ) -> StudySession:
     """A new session on ``device``; any other active session of the trainee ends (one device at
     a time). Time counts only after the start face check (``study_face_check``)."""
-    if not lesson.video or lesson.duration_seconds <= 0:
-        raise StudyError("LESSON_NOT_READY", "该课时暂无可学习的视频", status=409)
+    if not lesson.media or lesson.duration_seconds <= 0:
+        raise StudyError("LESSON_NOT_READY", "该课时暂无可学习的内容", status=409)
     now = timezone.now()
     with transaction.atomic():
         others = StudySession.objects.select_for_update().filter(

@@ -153,3 +153,48 @@ def test_class_enrolment_by_hand_and_from_a_clean_sheet_only(personas):
         .status_code
         == 403
     )
+
+
+def test_a_pdf_lesson_needs_a_pdf_and_a_reading_time(personas):
+    client = client_for(personas.admin)
+    chapter = personas.course.chapters.create(title="第一章")
+    url = reverse("console:lesson_new", args=[personas.course.pk])
+    pdf = b"%PDF-1.4\n%%EOF"
+    no_time = client.post(
+        url,
+        {
+            "chapter": chapter.pk,
+            "title": "讲义",
+            "document": SimpleUploadedFile("a.pdf", pdf, "application/pdf"),
+        },
+        follow=True,
+    )
+    assert "须设定要求阅读时长" in no_time.content.decode()
+    fake = client.post(
+        url,
+        {
+            "chapter": chapter.pk,
+            "title": "讲义",
+            "reading_minutes": "20",
+            "document": SimpleUploadedFile("a.pdf", b"GIF89a", "application/pdf"),
+        },
+        follow=True,
+    )
+    assert "不是 PDF 文件" in fake.content.decode()
+    both_missing = client.post(url, {"chapter": chapter.pk, "title": "讲义"}, follow=True)
+    assert "二选一" in both_missing.content.decode()
+    client.post(
+        url,
+        {
+            "chapter": chapter.pk,
+            "title": "讲义",
+            "reading_minutes": "20",
+            "document": SimpleUploadedFile("a.pdf", pdf, "application/pdf"),
+        },
+    )
+    lesson = Lesson.objects.get(chapter=chapter)
+    assert (
+        lesson.kind == "document"
+        and lesson.duration_seconds == 1200
+        and lesson.media.name.endswith(".pdf")
+    )

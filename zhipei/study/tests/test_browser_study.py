@@ -166,3 +166,43 @@ def test_idling_ends_the_session(live_server, study_setup, personas, chromium_pa
             close_browser(browser)
     session = StudySession.objects.get(trainee=personas.trainee.trainee_profile)
     assert session.end_reason == "idle"
+
+
+MINIMAL_PDF = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>"
+    b"endobj 3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF"
+)
+
+
+def test_a_pdf_lesson_is_credited_its_reading_time(
+    live_server, study_setup, personas, chromium_path
+):
+    from django.core.files.base import ContentFile
+    from playwright.sync_api import sync_playwright
+
+    from zhipei.courses.models import Lesson
+    from zhipei.courses.services import lesson_create_with_document
+
+    lesson = lesson_create_with_document(
+        chapter=study_setup.chapter,
+        title="阅读材料",
+        document=ContentFile(MINIMAL_PDF, name="doc.pdf"),
+        reading_minutes=1,
+        by=personas.admin,
+    )
+    Lesson.objects.filter(pk=lesson.pk).update(
+        duration_seconds=8
+    )  # a short reading time for the test
+    with sync_playwright() as pw:
+        browser, page = open_player(pw, chromium_path, live_server, personas.trainee, lesson)
+        try:
+            assert page.get_attribute("[data-doc]", "src").startswith("/media/lesson/")
+            page.click("[data-play]")
+            page.wait_for_timeout(11000)
+            finish(page)
+        finally:
+            close_browser(browser)
+    progress = LessonProgress.objects.get(trainee=personas.trainee.trainee_profile, lesson=lesson)
+    # 8 s of reading, credited in 2 s heartbeats: all of it or nearly, and the lesson is complete.
+    assert 5 <= progress.credited_seconds <= 8.5, progress.credited_seconds
+    assert progress.completed_at is not None

@@ -292,3 +292,22 @@ def test_a_silent_player_is_ended_as_abandoned_with_its_credit(personas, lesson,
     session.refresh_from_db()
     assert session.end_reason == "abandoned" and session.confirmed_seconds == 10
     assert services.study_sessions_expire() == 0
+
+
+def test_class_xueshi_sums_valid_time_over_the_class_courses(personas, lesson, settings):
+    from zhipei.courses.models import ClassMember, TrainingClass
+    from zhipei.study.selectors import class_xueshi
+
+    training_class = TrainingClass.objects.create(
+        institution=personas.inst_a,
+        name="班",
+        kind="vocational",
+        start_date="2026-12-01",
+        end_date="2026-12-31",
+        required_xueshi=1,
+    )
+    training_class.courses.add(personas.course)
+    profile = personas.trainee.trainee_profile
+    ClassMember.objects.create(training_class=training_class, trainee=profile)
+    LessonProgress.objects.create(trainee=profile, lesson=lesson, credited_seconds=45 * 60 * 1.5)
+    assert class_xueshi(training_class) == {profile.pk: 1.5}

@@ -14,6 +14,43 @@
     return id;
   }
 
+  /* A document lesson has no media clock: this stands in for the <video> element, its time
+   * running only while "playing" (reading) and the page is shown. Same events as a video. */
+  function readingClock(duration) {
+    var clock = new EventTarget();
+    var started = null, timer = null;
+    clock.currentTime = 0; clock.paused = true; clock.ended = false; clock.seeking = false;
+    clock.playbackRate = 1; clock.duration = duration;
+    function tick() {
+      var now = performance.now();
+      if (started !== null) { clock.currentTime = Math.min(duration, clock.currentTime + (now - started) / 1000); }
+      started = now;
+      clock.dispatchEvent(new Event("timeupdate"));
+      if (clock.currentTime >= duration && !clock.ended) {
+        clock.ended = true;
+        clock.pause();
+        clock.dispatchEvent(new Event("ended"));
+      }
+    }
+    clock.play = function () {
+      if (clock.ended || !clock.paused) { return Promise.resolve(); }
+      clock.paused = false;
+      started = performance.now();
+      timer = setInterval(tick, 250);
+      clock.dispatchEvent(new Event("play"));
+      return Promise.resolve();
+    };
+    clock.pause = function () {
+      if (clock.paused) { return; }
+      tick();
+      clock.paused = true;
+      started = null;
+      clearInterval(timer);
+      clock.dispatchEvent(new Event("pause"));
+    };
+    return clock;
+  }
+
   function pad(n) { return (n < 10 ? "0" : "") + n; }
   function clockText(s) { s = Math.max(0, Math.floor(s)); return pad(Math.floor(s / 60)) + ":" + pad(s % 60); }
 
@@ -21,7 +58,8 @@
     var root = document.querySelector("[data-study]");
     if (!root) { return; }
     var token = root.querySelector("input[name=csrfmiddlewaretoken]").value;
-    var video = root.querySelector(".player-video");
+    var doc = root.querySelector("[data-doc]");
+    var video = doc ? readingClock(parseFloat(root.querySelector("[data-position]").max)) : root.querySelector(".player-video");
     var playButton = root.querySelector("[data-play]");
     var status = root.querySelector("[data-study-status]");
     var creditedText = root.querySelector("[data-credited]");
@@ -84,8 +122,10 @@
       clock.textContent = clockText(video.currentTime);
     });
     video.addEventListener("ended", function () { heartbeat(); });
+    var playLabel = doc ? "开始阅读" : "播放";
+    playButton.textContent = playLabel;
     video.addEventListener("play", function () { playButton.textContent = "暂停"; });
-    video.addEventListener("pause", function () { playButton.textContent = "播放"; });
+    video.addEventListener("pause", function () { playButton.textContent = playLabel; });
     playButton.addEventListener("click", function () {
       if (blocked || ended) { return; }
       if (video.paused) { video.play(); } else { video.pause(); }
@@ -246,10 +286,15 @@
       session = answer.session;
       root.dataset.session = session;
       furthest = allowedMax = answer.resume || 0;
-      video.src = answer.video_url;
-      video.addEventListener("loadedmetadata", function () {
-        if (furthest > 0 && furthest < video.duration) { video.currentTime = furthest; }
-      }, { once: true });
+      if (doc) {
+        doc.src = answer.video_url;
+        video.currentTime = furthest;
+      } else {
+        video.src = answer.video_url;
+        video.addEventListener("loadedmetadata", function () {
+          if (furthest > 0 && furthest < video.duration) { video.currentTime = furthest; }
+        }, { once: true });
+      }
       say("请先完成人脸核验，核验通过后开始计时");
       root.dataset.state = "face";
       askFace(false);
