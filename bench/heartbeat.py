@@ -259,6 +259,8 @@ def create_learners(count: int) -> list[Learner]:
         )
         for i in range(count):
             user = _make_learner(institution, serial + i)
+            from zhipei.study.tokens import session_token
+
             session = study_session_start(
                 trainee=user.trainee_profile,
                 lesson=lesson,
@@ -280,6 +282,7 @@ def create_learners(count: int) -> list[Learner]:
                     cookie=(
                         f"Cookie: sessionid={store.session_key}; csrftoken={csrf}\r\n"
                         f"X-CSRFToken: {csrf}\r\n"
+                        f"X-Study-Token: {session_token(session_id=session.pk, user_id=user.pk)}\r\n"
                     ).encode(),
                 )
             )

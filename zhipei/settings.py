@@ -331,6 +331,7 @@ STUDY_DAILY_CAP_XUESHI = envint("ZHIPEI_STUDY_DAILY_CAP_XUESHI", 4 if _STRICT el
 STUDY_MIN_SEGMENT_SECONDS = envint("ZHIPEI_STUDY_MIN_SEGMENT_SECONDS", 300 if _STRICT else 0)
 # A lesson is complete when its credited time reaches its duration less this slack (heartbeat granularity).
 STUDY_COMPLETION_SLACK_SECONDS = envint("ZHIPEI_STUDY_COMPLETION_SLACK_SECONDS", 3)
+STUDY_TOKEN_SECONDS = envint("ZHIPEI_STUDY_TOKEN_SECONDS", 12 * 3600)  # heartbeat token lifetime
 
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_AGE = 12 * 3600

@@ -27,7 +27,9 @@ class SessionGuardMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        if request.user.is_authenticated and "Cache-Control" not in response:
+        # request.user is lazy: only look if the view already loaded it (heartbeats never do).
+        loaded = getattr(request, "_cached_user", None)
+        if loaded is not None and loaded.is_authenticated and "Cache-Control" not in response:
             # Pages behind a login hold personal data: no browser or proxy may keep a copy.
             response["Cache-Control"] = "private, no-store"
         return response

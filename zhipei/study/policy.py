@@ -49,12 +49,12 @@ _OWN_TTL = 30.0
 _own_cache: dict[int, tuple[float, SupervisionPolicy | None]] = {}
 
 
-def _own_policy(institution: Institution) -> SupervisionPolicy | None:
-    hit = _own_cache.get(institution.pk)
+def _own_policy(institution_id: int) -> SupervisionPolicy | None:
+    hit = _own_cache.get(institution_id)
     if hit is not None and time.monotonic() - hit[0] < _OWN_TTL:
         return hit[1]
-    own = SupervisionPolicy.objects.filter(institution=institution).first()
-    _own_cache[institution.pk] = (time.monotonic(), own)
+    own = SupervisionPolicy.objects.filter(institution_id=institution_id).first()
+    _own_cache[institution_id] = (time.monotonic(), own)
     return own
 
 
@@ -62,8 +62,9 @@ def clear_policy_cache() -> None:
     _own_cache.clear()
 
 
-def policy_for(institution: Institution) -> Policy:
-    own = _own_policy(institution)
+def policy_for(institution: Institution | int) -> Policy:
+    """``institution`` or its id (the heartbeat path has only the id)."""
+    own = _own_policy(institution if isinstance(institution, int) else institution.pk)
     minutes = 60.0
 
     def pick(

@@ -140,18 +140,21 @@ class HeartbeatInput:
 
 
 def heartbeat_record(
-    *, session_id: int, trainee: TraineeProfile, beat: HeartbeatInput, now: datetime | None = None
+    *, session_id: int, user_id: int, beat: HeartbeatInput, now: datetime | None = None
 ) -> dict[str, Any]:
-    """Apply one heartbeat; returns what the player must do next (pause, face check, question)."""
+    """Apply one heartbeat; returns what the player must do next (pause, face check, question).
+
+    ``user_id`` is the trainee's user (from the session's signed token): one locked row read, one
+    write, nothing else on the common path."""
     now = now or timezone.now()
     with transaction.atomic():
-        session = _locked(session_id, trainee)
+        session = _locked(session_id, user_id=user_id)
         if session.status == StudySession.Status.ENDED:
             return _answer(session, now)
-        if beat.position > session.lesson.duration_seconds + 5:
-            raise StudyError("IMPOSSIBLE_POSITION", "播放位置超出视频时长")
-        policy = policy_for(session.institution)
         state = ledger.State.from_json(session.ledger)
+        if beat.position > state.duration + 5:
+            raise StudyError("IMPOSSIBLE_POSITION", "播放位置超出视频时长")
+        policy = policy_for(session.institution_id)
         if beat.interacted:
             session.last_activity_at = now
         ended = _due_events(session, state, policy, now)
@@ -196,18 +199,16 @@ def heartbeat_record(
         return _answer(session, now, policy, state)
 
 
-def _locked(session_id: int, trainee: TraineeProfile) -> StudySession:
-    # of=("self",): lock the session row only, not the joined lesson and institution rows that
-    # every learner of the institution shares (that serialised all their heartbeats).
-    session = (
-        StudySession.objects.select_for_update(of=("self",))
-        .select_related("lesson", "institution")
-        .filter(pk=session_id, trainee=trainee)
-        .first()
-    )
-    if session is None:
-        raise StudyError("SESSION_NOT_FOUND", "学习会话不存在", status=404)
-    return session
+def _locked(
+    session_id: int, trainee: TraineeProfile | None = None, *, user_id: int | None = None
+) -> StudySession:
+    """The session row, locked (its own row only: lesson and institution rows are shared by every
+    learner). No joins and no ordering: this runs on every heartbeat."""
+    owner = {"trainee": trainee} if trainee is not None else {"trainee__user_id": user_id}
+    try:
+        return StudySession.objects.select_for_update(of=("self",)).get(pk=session_id, **owner)
+    except StudySession.DoesNotExist:
+        raise StudyError("SESSION_NOT_FOUND", "学习会话不存在", status=404) from None
 
 
 def _blocked_reason(
@@ -371,7 +372,7 @@ def _end(
     state: ledger.State | None = None,
 ) -> None:
     state = state or ledger.State.from_json(session.ledger)
-    policy = policy_for(session.institution)
+    policy = policy_for(session.institution_id)
     if confirm and session.face_passed_at is not None:
         _confirm(session, state, policy)
     else:
@@ -433,7 +434,7 @@ def study_face_check(
             request=request,
         )
         now = timezone.now()
-        policy = policy_for(session.institution)
+        policy = policy_for(session.institution_id)
         state = ledger.State.from_json(session.ledger)
         if attempt.passed:
             _confirm(session, state, policy)
@@ -483,7 +484,7 @@ def quiz_answer(
             raise StudyError("NO_SUCH_QUESTION", "该问题已失效", status=409)
         if not 0 <= choice < len(quiz.question.options):
             raise StudyError("BAD_CHOICE", "选项不存在")
-        policy = policy_for(session.institution)
+        policy = policy_for(session.institution_id)
         state = ledger.State.from_json(session.ledger)
         late = now > quiz.deadline
         quiz.answered_at, quiz.choice = now, choice
@@ -528,7 +529,7 @@ def _answer(
     policy: Policy | None = None,
     state: ledger.State | None = None,
 ) -> dict[str, Any]:
-    policy = policy or policy_for(session.institution)
+    policy = policy or policy_for(session.institution_id)
     state = state or ledger.State.from_json(session.ledger)
     answer: dict[str, Any] = {
         "ok": True,
@@ -538,7 +539,7 @@ def _answer(
         "credited": round(session.credited_seconds, 1),
         "confirmed": round(session.confirmed_seconds, 1),
         "furthest": round(state.furthest, 2),
-        "duration": session.lesson.duration_seconds,
+        "duration": state.duration,
         "heartbeat_seconds": policy.heartbeat_seconds,
         "face_check": None,
         "quiz": None,

@@ -129,8 +129,8 @@ MATRIX = {
     "study:api_heartbeat": (
         "post",
         lambda p: {"session_id": 999999},
-        staff_only({"trainee"}, ok=400),
-    ),  # no body
+        expect(403),
+    ),  # no study token
     "study:api_face": ("post", lambda p: {"session_id": 999999}, staff_only({"trainee"}, ok=404)),
     "study:api_quiz": ("post", lambda p: {"session_id": 999999}, staff_only({"trainee"}, ok=400)),
     "study:api_activity": (

@@ -28,11 +28,15 @@ def session(personas):
     )
 
 
-def post(client, session, body, raw=False):
+def post(client, session, body, raw=False, user=None):
+    from zhipei.study.tokens import session_token
+
+    token = session_token(session_id=session.pk, user_id=(user or session.trainee.user).pk)
     return client.post(
         reverse("study:api_heartbeat", args=[session.pk]),
         body if raw else json.dumps(body),
         content_type="application/json",
+        headers={"X-Study-Token": token},
     )
 
 
@@ -70,10 +74,25 @@ def test_bad_heartbeats_get_stable_codes_and_change_nothing(personas, session, b
     assert not UncreditedInterval.objects.exists()
 
 
-def test_another_trainees_session_is_404(personas, session):
+def test_another_trainees_session_is_refused(personas, session):
     other = make_trainee(personas.inst_a, name="王五")
-    response = post(client_for(other), session, GOOD)
+    # A token issued to someone else for this session id: the row lookup refuses it.
+    response = post(client_for(other), session, GOOD, user=other)
     assert response.status_code == 404 and response.json()["code"] == "SESSION_NOT_FOUND"
+    # No token, a forged one, or one for another session: refused before anything is read.
+    url = reverse("study:api_heartbeat", args=[session.pk])
+    for headers in ({}, {"X-Study-Token": "forged:token"}):
+        answer = client_for(personas.trainee).post(
+            url, json.dumps(GOOD), content_type="application/json", headers=headers
+        )
+        assert answer.status_code == 403 and answer.json()["code"] == "BAD_TOKEN"
+    from zhipei.study.tokens import session_token
+
+    wrong = session_token(session_id=session.pk + 1, user_id=personas.trainee.pk)
+    answer = client_for(personas.trainee).post(
+        url, json.dumps(GOOD), content_type="application/json", headers={"X-Study-Token": wrong}
+    )
+    assert answer.status_code == 403
 
 
 def test_a_good_heartbeat_and_its_duplicate(personas, session):

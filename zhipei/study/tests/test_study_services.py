@@ -79,7 +79,7 @@ def beat(personas, session, clock, seq, position, **kw):
     }
     return services.heartbeat_record(
         session_id=session.pk,
-        trainee=personas.trainee.trainee_profile,
+        user_id=personas.trainee.pk,
         beat=services.HeartbeatInput(seq=seq, position=position, **data),
         now=clock.now,
     )
@@ -255,7 +255,7 @@ def test_another_trainees_session_is_not_found(personas, lesson, faces, clock):
     with pytest.raises(services.StudyError) as exc:
         services.heartbeat_record(
             session_id=session.pk,
-            trainee=other,
+            user_id=other.user_id,
             beat=services.HeartbeatInput(1, 0, 1, True, True, True, True),
             now=clock.now,
         )

@@ -74,7 +74,7 @@
     var quizBox = document.querySelector("[data-quiz]");
     var idleBox = document.querySelector("[data-idle]");
 
-    var session = null, base = root.dataset.api, seq = 0, timer = null;
+    var session = null, studyToken = "", base = root.dataset.api, seq = 0, timer = null;
     var furthest = 0, allowedMax = 0, interacted = true, maxRate = 1, playedSinceBeat = false;
     var ended = false, blocked = true, faceStarted = false, cameraReady = false, checking = false, quizId = null;
 
@@ -82,7 +82,7 @@
     function url(path) { return base + session + "/" + path; }
 
     async function send(target, body, asJson) {
-      var headers = { "X-CSRFToken": token, "Accept": "application/json" };
+      var headers = { "X-CSRFToken": token, "X-Study-Token": studyToken, "Accept": "application/json" };
       if (asJson) { headers["Content-Type"] = "application/json"; body = JSON.stringify(body); }
       try {
         var response = await fetch(target, { method: "POST", body: body, headers: headers, credentials: "same-origin" });
@@ -284,6 +284,7 @@
       var answer = await send(root.dataset.startUrl, form, false);
       if (!answer.ok) { say(answer.message || "无法开始学习"); return; }
       session = answer.session;
+      studyToken = answer.token;
       root.dataset.session = session;
       furthest = allowedMax = answer.resume || 0;
       if (doc) {
