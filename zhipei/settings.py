@@ -298,7 +298,10 @@ FACE_BURST_MAX_FRAMES = envint("ZHIPEI_FACE_BURST_MAX_FRAMES", 8)
 # Active liveness (blink / turn / open mouth, judged on 68-point landmarks) per purpose. The 68-point
 # model's training data (iBUG 300-W) excludes commercial use: ZHIPEI_FACE_ACTIVE_LIVENESS=0 turns it off.
 FACE_ACTIVE_LIVENESS = envbool("ZHIPEI_FACE_ACTIVE_LIVENESS", "1")
-FACE_ACTIVE_PURPOSES = envlist("ZHIPEI_FACE_ACTIVE_PURPOSES", "enrol,study_start,exam_start")
+# Re-checks too: a still photo with small brightness changes can pass the passive check alone.
+FACE_ACTIVE_PURPOSES = envlist(
+    "ZHIPEI_FACE_ACTIVE_PURPOSES", "enrol,study_start,study_recheck,exam_start,exam_recheck"
+)
 FACE_REPLAY_LOOKBACK = envint("ZHIPEI_FACE_REPLAY_LOOKBACK", 50)
 FACE_CHALLENGE_SECONDS = envint("ZHIPEI_FACE_CHALLENGE_SECONDS", 120)
 FACE_NON_FACE_VALID_HOURS = envint("ZHIPEI_FACE_NON_FACE_VALID_HOURS", 12)
@@ -324,6 +327,8 @@ STUDY_QUIZ_SECONDS = envint("ZHIPEI_STUDY_QUIZ_SECONDS", 60)
 STUDY_QUIZ_WRONG_POLICY = os.getenv(
     "ZHIPEI_STUDY_QUIZ_WRONG_POLICY", "ask_again"
 )  # ask_again | rewind | pause
+if STUDY_QUIZ_WRONG_POLICY not in ("ask_again", "rewind", "pause"):
+    raise ImproperlyConfigured("ZHIPEI_STUDY_QUIZ_WRONG_POLICY must be ask_again, rewind or pause")
 STUDY_QUIZ_REWIND_SECONDS = envint("ZHIPEI_STUDY_QUIZ_REWIND_SECONDS", 60)
 STUDY_IDLE_MINUTES = envfloat("ZHIPEI_STUDY_IDLE_MINUTES", 5)
 STUDY_IDLE_RESPONSE_SECONDS = envint("ZHIPEI_STUDY_IDLE_RESPONSE_SECONDS", 60)

@@ -37,6 +37,8 @@ class SessionGuardMiddleware:
     def process_view(
         self, request: HttpRequest, view: Any, args: Any, kwargs: Any
     ) -> HttpResponse | None:
+        if getattr(view, "skips_session_guard", False):
+            return None  # token-authenticated endpoints never load the login session
         user = request.user
         if not user.is_authenticated:
             return None

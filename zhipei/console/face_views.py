@@ -24,6 +24,7 @@ from zhipei.faces.selectors import (
     pending_templates_visible_to,
 )
 from zhipei.institutions.models import Institution
+from zhipei.institutions.scoping import visible_institutions
 
 
 def _own_institution(user: User) -> Institution:
@@ -67,9 +68,13 @@ def trainee_face(request: HttpRequest, pk: int) -> HttpResponse:
             "profile": profile,
             "form": form,
             "can_manage": user.has_perm(Perm.FACE_MANAGE),
-            "templates": profile.face_templates.order_by("-created_at")[:10],
+            "templates": profile.face_templates.filter(
+                institution__in=visible_institutions(user)
+            ).order_by("-created_at")[:10],
             "attempts": attempts_visible_to(user).filter(trainee=profile)[:50],
-            "non_face_checks": profile.non_face_checks.select_related("witnessed_by")[:10],
+            "non_face_checks": profile.non_face_checks.filter(
+                institution__in=visible_institutions(user)
+            ).select_related("witnessed_by")[:10],
         },
     )
 

@@ -6,6 +6,7 @@ FaceAttempt with its stamped, encrypted evidence frame.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import secrets
 import struct
@@ -92,8 +93,13 @@ def face_challenge_issue(session: Any, purpose: str) -> str | None:
     the client); None when the purpose needs no active check."""
     if not active_liveness_required(purpose):
         return None
+    key = f"face_challenge:{purpose}"
+    pending = session.get(key)
+    if pending and time.time() - pending["at"] <= settings.FACE_CHALLENGE_SECONDS:
+        # Asking again returns the same action: re-rolling until an easy one comes is pointless.
+        return str(pending["challenge"])
     challenge = secrets.choice(list(fe.Challenge))
-    session[f"face_challenge:{purpose}"] = {"challenge": str(challenge), "at": time.time()}
+    session[key] = {"challenge": str(challenge), "at": time.time()}
     return str(challenge)
 
 
@@ -156,6 +162,11 @@ def _quality_failure(observations: list[fe.FaceObservation]) -> Judgement | None
     return Judgement(Decision.LOW_QUALITY, observations[index].message, index)
 
 
+def frame_digest(data: bytes) -> str:
+    """An exact fingerprint of a submitted frame (its bytes), kept beside the perceptual hashes."""
+    return "x:" + hashlib.sha256(data).hexdigest()[:24]
+
+
 def _previous_hashes(trainee: TraineeProfile) -> set[str]:
     rows = FaceAttempt.objects.filter(trainee=trainee).order_by("-at")[
         : settings.FACE_REPLAY_LOOKBACK
@@ -171,7 +182,9 @@ def _judge(
     reference: np.ndarray,
     challenge: str | None,
     passive: bool,
+    digests: set[str] | None = None,
 ) -> Judgement:
+    digests = digests or set()
     failed = _quality_failure(observations)
     if failed is not None:
         return failed
@@ -191,7 +204,10 @@ def _judge(
                 motion=motion,
             )
         hashes = {f"{o.dhash:016x}" for o in observations}
-        if hashes <= _previous_hashes(trainee):
+        previous = _previous_hashes(trainee)
+        # Any frame byte-identical to one sent before (cameras never repeat a frame exactly), or
+        # every frame perceptually identical to earlier ones (a re-encoded replay): a replay.
+        if (digests & previous) or hashes <= previous:
             return Judgement(
                 Decision.LIVENESS_FAILED, "图像与历史提交完全相同，疑似重放", ok[0], motion=motion
             )
@@ -290,6 +306,7 @@ def _record(
     context: str,
     request: HttpRequest | None,
     actor: User | None,
+    digests: set[str] | None = None,
 ) -> FaceAttempt:
     at = timezone.now()
     evidence = _store_evidence(
@@ -309,7 +326,7 @@ def _record(
                 challenge=challenge or "",
                 motion=judgement.motion,
                 frame_count=len(images),
-                frame_hashes=[f"{o.dhash:016x}" for o in observations],
+                frame_hashes=[f"{o.dhash:016x}" for o in observations] + sorted(digests or ()),
                 evidence=evidence,
                 context=context[:64],
             )
@@ -365,6 +382,7 @@ def face_verify(
     observations = [
         engine().analyse(img, descriptor=False, landmarks68=bool(challenge)) for img in images
     ]
+    digests = {frame_digest(data) for data in frames}
     judgement = _judge(
         trainee=trainee,
         images=images,
@@ -372,8 +390,10 @@ def face_verify(
         reference=template_descriptor(template),
         challenge=challenge,
         passive=True,
+        digests=digests,
     )
     return _record(
+        digests=digests,
         trainee=trainee,
         institution=institution,
         purpose=purpose,
@@ -589,6 +609,13 @@ def face_template_decide(
             FaceTemplate.Status.PENDING_DUPLICATE,
         ):
             raise FaceError("NOT_PENDING", "该人脸采集不在待审批状态", status=409)
+        if (
+            approve
+            and template.source == FaceTemplate.Source.ADMIN_UPLOAD
+            and template.created_by_id == by.pk
+        ):
+            # Four eyes: the admin who uploaded a replacement photo cannot also approve it.
+            raise FaceError("FOUR_EYES", "自己上传的人脸照片须由另一位管理员审批", status=409)
         now = timezone.now()
         was_duplicate = template.status == FaceTemplate.Status.PENDING_DUPLICATE
         if approve:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -21,6 +22,9 @@ TRAINEE_PURPOSES = {p for p in Purpose.values if p != Purpose.ENROL}
 
 def _frames(request: HttpRequest) -> list[bytes] | JsonResponse:
     files = request.FILES.getlist("frames")
+    if len(files) > settings.FACE_BURST_MAX_FRAMES:
+        # Refused before anything is read into memory.
+        return api_error("BAD_BURST", f"最多 {settings.FACE_BURST_MAX_FRAMES} 帧图像", status=400)
     for n, upload in enumerate(files, start=1):
         if upload.size is None or upload.size > fe.MAX_IMAGE_BYTES:
             return api_error(

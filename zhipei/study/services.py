@@ -14,6 +14,7 @@ from django.db.models import Sum
 from django.http import HttpRequest
 from django.utils import timezone
 
+from zhipei.accounts.models import TraineeProfile
 from zhipei.audit.services import audit_log
 from zhipei.courses.models import Lesson, LessonQuestion
 from zhipei.faces.models import FaceAttempt, Purpose
@@ -29,7 +30,6 @@ from zhipei.study.models import (
 from zhipei.study.policy import Policy, policy_for
 
 if TYPE_CHECKING:
-    from zhipei.accounts.models import TraineeProfile
     from zhipei.institutions.models import Institution
 
 _rng = random.SystemRandom()
@@ -85,12 +85,15 @@ def study_session_start(
         raise StudyError("LESSON_NOT_READY", "该课时暂无可学习的内容", status=409)
     now = timezone.now()
     with transaction.atomic():
-        others = StudySession.objects.select_for_update().filter(
+        # The trainee's row is the lock that makes "one session at a time" hold under races: two
+        # starts at the same moment would otherwise each see no other session.
+        TraineeProfile.objects.select_for_update().filter(pk=trainee.pk).first()
+        others = StudySession.objects.select_for_update(of=("self",)).filter(
             trainee=trainee,
             status__in=[StudySession.Status.AWAITING_FACE, StudySession.Status.ACTIVE],
         )
         for other in others:
-            _end(other, StudySession.EndReason.CONCURRENT, now, confirm=True)
+            _finish(other, StudySession.EndReason.CONCURRENT, now)
         progress, _ = LessonProgress.objects.get_or_create(trainee=trainee, lesson=lesson)
         state = ledger.State(
             duration=float(lesson.duration_seconds),
@@ -274,19 +277,23 @@ def _ask(session: StudySession, now: datetime, policy: Policy) -> None:
 def _after_wrong_answer(
     session: StudySession, state: ledger.State, policy: Policy, now: datetime
 ) -> None:
-    """The institution's policy for a wrong or missing answer: ask again (default), or rewind."""
+    """The institution's policy for a wrong or missing answer: ask another question (default),
+    ask the same question again until it is answered right (pause), or rewind."""
+    previous = session.quiz
     if policy.quiz_wrong_policy == "rewind":
-        voided = ledger.void_after(state, _epoch(now) - policy.quiz_rewind_seconds)
+        moment = _epoch(now) - policy.quiz_rewind_seconds
+        voided = ledger.void_after(state, moment)
         if voided:
-            _uncredit(
-                session,
-                _epoch(now) - policy.quiz_rewind_seconds,
-                _epoch(now),
-                ledger.QUIZ_TIMEOUT,
-                voided,
-            )
+            _uncredit(session, moment, _epoch(now), ledger.QUIZ_TIMEOUT, voided)
         session.quiz = None
         _schedule_quiz(session, now, policy)
+    elif policy.quiz_wrong_policy == "pause" and previous is not None:
+        session.quiz = QuizAnswer.objects.create(
+            session=session,
+            question_id=previous.question_id,
+            asked_at=now,
+            deadline=now + timedelta(seconds=policy.quiz_seconds),
+        )
     else:
         session.quiz = None
         _ask(session, now, policy)
@@ -402,8 +409,30 @@ def study_session_end(
     with transaction.atomic():
         session = _locked(session_id, trainee)
         if session.status != StudySession.Status.ENDED:
-            _end(session, reason, timezone.now(), confirm=True)
+            _finish(session, reason, timezone.now())
     return session
+
+
+def _finish(session: StudySession, reason: str, now: datetime) -> None:
+    """End a session from outside a heartbeat (leaving, another device, a silent player).
+
+    What the heartbeats would have applied is applied first: the idle stop, a missed face
+    re-check. Credit earned while a re-check is still due is not confirmed: it was never checked.
+    """
+    policy = policy_for(session.institution_id)
+    state = ledger.State.from_json(session.ledger)
+    if _due_events(session, state, policy, now):
+        return
+    if session.face_due_at is not None:
+        voided = ledger.void_after(state)
+        if voided:
+            _uncredit(session, _epoch(now) - voided, _epoch(now), ledger.FACE_FAIL, voided)
+    if state.open_run and state.pending:
+        short = ledger.drop_short_run(state, state.pending[-1], policy.rules)
+        if short:
+            _uncredit(session, _epoch(now) - short, _epoch(now), ledger.SHORT_SEGMENT, short)
+    session.ledger = state.to_json()
+    _end(session, reason, now, confirm=True, state=state)
 
 
 # --- face checks ------------------------------------------------------------------------------
@@ -421,36 +450,46 @@ def study_face_check(
     failure voids it, pauses study, and the third failure in a row ends the session as invalid."""
     with transaction.atomic():
         session = _locked(session_id, trainee)
-        if session.status == StudySession.Status.ENDED:
-            raise StudyError("SESSION_ENDED", "学习会话已结束", status=409)
-        purpose = Purpose.STUDY_START if session.face_passed_at is None else Purpose.STUDY_RECHECK
-        attempt = face_verify(
-            trainee=trainee,
-            institution=session.institution,
-            frames=frames,
-            purpose=purpose,
-            challenge=challenge,
-            context=f"study:{session.pk}",
-            request=request,
-        )
         now = timezone.now()
         policy = policy_for(session.institution_id)
         state = ledger.State.from_json(session.ledger)
-        if attempt.passed:
-            _confirm(session, state, policy)
-            session.face_passed_at = now
-            session.face_failures = 0
-            session.status = StudySession.Status.ACTIVE
-            session.last_activity_at = now
-            _schedule_face(session, now, policy)
-            if session.next_quiz_at is None and session.quiz_id is None:
-                _schedule_quiz(session, now, policy)
-        else:
-            _face_failed(session, state, policy, now, missed=False)
-        session.ledger = state.to_json()
-        session.credited_seconds = session.confirmed_seconds + sum(r.seconds for r in state.pending)
-        session.save()
-    return session, attempt
+        # A missed re-check or a due idle stop happens before this check: a late check cannot
+        # confirm time that a heartbeat would already have voided.
+        if session.status != StudySession.Status.ENDED and not _due_events(
+            session, state, policy, now
+        ):
+            purpose = (
+                Purpose.STUDY_START if session.face_passed_at is None else Purpose.STUDY_RECHECK
+            )
+            attempt = face_verify(
+                trainee=trainee,
+                institution=session.institution,
+                frames=frames,
+                purpose=purpose,
+                challenge=challenge,
+                context=f"study:{session.pk}",
+                request=request,
+            )
+            now = timezone.now()
+            if attempt.passed:
+                _confirm(session, state, policy)
+                session.face_passed_at = now
+                session.face_failures = 0
+                session.status = StudySession.Status.ACTIVE
+                session.last_activity_at = now
+                _schedule_face(session, now, policy)
+                if session.next_quiz_at is None and session.quiz_id is None:
+                    _schedule_quiz(session, now, policy)
+            else:
+                _face_failed(session, state, policy, now, missed=False)
+            session.ledger = state.to_json()
+            session.credited_seconds = session.confirmed_seconds + sum(
+                r.seconds for r in state.pending
+            )
+            session.save()
+            return session, attempt
+    # Ended (now or before): committed above, refused here.
+    raise StudyError("SESSION_ENDED", "学习会话已结束", status=409)
 
 
 def _face_failed(
@@ -515,8 +554,12 @@ def study_activity(*, session_id: int, trainee: TraineeProfile) -> dict[str, Any
     with transaction.atomic():
         session = _locked(session_id, trainee)
         if session.status != StudySession.Status.ENDED:
-            session.last_activity_at = now
-            session.save(update_fields=["last_activity_at"])
+            # Too late is too late: an idle stop that is already due happens first.
+            state = ledger.State.from_json(session.ledger)
+            if not _due_events(session, state, policy_for(session.institution_id), now):
+                session.last_activity_at = now
+                session.ledger = state.to_json()
+                session.save()
         return _answer(session, now)
 
 
@@ -593,7 +636,8 @@ def study_sessions_expire(*, silent_for: timedelta = timedelta(minutes=5)) -> in
                 .select_related("lesson", "institution")
                 .get(pk=pk)
             )
-            if session.status != StudySession.Status.ENDED:
-                _end(session, StudySession.EndReason.ABANDONED, now, confirm=True)
+            silent = session.last_beat_at is None or session.last_beat_at < cutoff
+            if session.status != StudySession.Status.ENDED and silent:
+                _finish(session, StudySession.EndReason.ABANDONED, now)
                 ended += 1
     return ended

@@ -6,6 +6,7 @@ import json
 import math
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_POST
@@ -82,7 +83,12 @@ def api_start(request: HttpRequest, lesson_id: int) -> JsonResponse:
         {
             "ok": True,
             "session": session.pk,
-            "video_url": lesson_video_url(lesson=lesson, user=user),
+            # Valid for the whole lesson and then some: Range requests go on while it plays.
+            "video_url": lesson_video_url(
+                lesson=lesson,
+                user=user,
+                seconds=settings.LESSON_URL_SECONDS + 2 * lesson.duration_seconds,
+            ),
             "resume": session.ledger.get("furthest", 0.0),
             "duration": lesson.duration_seconds,
             "heartbeat_seconds": policy_for(session.institution).heartbeat_seconds,

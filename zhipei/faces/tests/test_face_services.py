@@ -172,7 +172,13 @@ def test_re_enrolment_waits_for_an_admin(enrolled, personas, photo):
         by=personas.admin,
     )
     assert second.status == FaceTemplate.Status.PENDING_APPROVAL
-    face_template_decide(template=second, approve=True, by=personas.admin)
+    with pytest.raises(FaceError) as exc:  # four eyes: not by the admin who uploaded it
+        face_template_decide(template=second, approve=True, by=personas.admin)
+    assert exc.value.code == "FOUR_EYES"
+    from zhipei.core.tests.factories import UserFactory
+
+    second_admin = UserFactory(username="admin_a2", role="inst_admin", institution=personas.inst_a)
+    face_template_decide(template=second, approve=True, by=second_admin)
     statuses = dict(FaceTemplate.objects.filter(trainee=enrolled).values_list("pk", "status"))
     assert statuses[second.pk] == FaceTemplate.Status.ACTIVE
     assert sorted(statuses.values()) == ["active", "replaced"]
@@ -267,3 +273,11 @@ def test_a_240p_photo_still_verifies_but_cannot_enrol(enrolled, personas, photo)
             by=personas.admin,
         )
     assert exc.value.code == "LOW_QUALITY" and "过小" in exc.value.message
+
+
+def test_one_frame_sent_before_is_enough_to_fail_as_a_replay(enrolled, personas, burst):
+    first = burst("obama-live")
+    assert verify(enrolled, personas, first).passed
+    mixed = first[:4] + burst("obama-live", start=1, count=1)
+    again = verify(enrolled, personas, mixed)
+    assert again.decision == Decision.LIVENESS_FAILED and "重放" in again.message

@@ -287,7 +287,7 @@ def test_a_silent_player_is_ended_as_abandoned_with_its_credit(personas, lesson,
     beat(personas, session, clock, 1, 0)
     clock.tick(10)
     beat(personas, session, clock, 2, 10)
-    clock.tick(600)
+    clock.tick(320)  # silent for over 5 minutes, not yet long enough for the idle stop
     assert services.study_sessions_expire() == 1
     session.refresh_from_db()
     assert session.end_reason == "abandoned" and session.confirmed_seconds == 10
@@ -311,3 +311,48 @@ def test_class_xueshi_sums_valid_time_over_the_class_courses(personas, lesson, s
     ClassMember.objects.create(training_class=training_class, trainee=profile)
     LessonProgress.objects.create(trainee=profile, lesson=lesson, credited_seconds=45 * 60 * 1.5)
     assert class_xueshi(training_class) == {profile.pk: 1.5}
+
+
+def test_ending_applies_a_missed_recheck_first(personas, lesson, faces, clock):
+    """Leaving (or the beacon) right after missing a re-check cannot confirm the unchecked time."""
+    session = start(personas, lesson, faces, clock)
+    StudySession.objects.filter(pk=session.pk).update(next_face_at=clock.now + timedelta(seconds=5))
+    beat(personas, session, clock, 1, 0)
+    for n in range(1, 7):
+        clock.tick(10)
+        beat(personas, session, clock, n + 1, n * 10)
+    clock.tick(120)  # the re-check was due and never answered
+    session = services.study_session_end(
+        session_id=session.pk, trainee=personas.trainee.trainee_profile
+    )
+    assert session.confirmed_seconds == 0 and session.face_failures == 1
+
+
+def test_a_late_face_check_cannot_rescue_a_missed_one(personas, lesson, faces, clock):
+    session = start(personas, lesson, faces, clock)
+    StudySession.objects.filter(pk=session.pk).update(next_face_at=clock.now + timedelta(seconds=5))
+    beat(personas, session, clock, 1, 0)
+    for n in range(1, 7):
+        clock.tick(10)
+        beat(personas, session, clock, n + 1, n * 10)
+    clock.tick(240)
+    session, _ = services.study_face_check(
+        session_id=session.pk, trainee=personas.trainee.trainee_profile, frames=[], challenge=None
+    )
+    assert (
+        session.confirmed_seconds == 0 and session.face_failures == 0
+    )  # the pass resets, after voiding
+
+
+def test_two_starts_leave_one_live_session(personas, lesson, faces, clock):
+    for device in ("a", "b", "c"):
+        services.study_session_start(
+            trainee=personas.trainee.trainee_profile,
+            lesson=lesson,
+            institution=personas.inst_a,
+            device=device,
+        )
+    live = StudySession.objects.filter(trainee=personas.trainee.trainee_profile).exclude(
+        status="ended"
+    )
+    assert live.count() == 1 and live.get().device == "c"

@@ -45,7 +45,12 @@
       var challenge = await postForm(root.dataset.challengeUrl, ask, token);
       if (!challenge.ok) { return challenge; }
       if (instruction) { instruction.textContent = challenge.instruction; }
-      if (challenge.challenge) { await sleep(1200); }
+      if (challenge.challenge) {
+        // An action takes longer than a glance: a longer burst to catch it in.
+        frames = Math.max(frames, 8);
+        interval = Math.max(interval, 250);
+        await sleep(1200);
+      }
     }
     if (status) { status.textContent = "正在采集，请保持在画面中…"; }
     var canvas = document.createElement("canvas");

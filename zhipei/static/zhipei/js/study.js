@@ -187,7 +187,14 @@
       creditedText.textContent = Math.round(answer.credited);
       root.dataset.credited = answer.credited;
       furthest = answer.furthest;
-      allowedMax = Math.max(allowedMax, furthest);
+      // Voided time (a failed check, a rewind) moves the furthest point back: so does the player,
+      // or every later second would count as a seek.
+      var slack = (answer.heartbeat_seconds || 10) * 2 + 5;
+      if (video.currentTime > furthest + slack && !video.seeking) {
+        video.currentTime = furthest;
+        say("部分学习时间未被认可（人脸核验未通过或答题错误），已回到有效学习位置");
+      }
+      allowedMax = Math.min(Math.max(allowedMax, furthest), furthest + slack);
       if (answer.status === "ended") {
         finish("学习已结束：" + answer.end_message);
         return;
