@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime, time, timedelta
+
 from django.conf import settings
 from django.db.models import QuerySet, Sum
+from django.utils import timezone
 
 from zhipei.accounts.models import TraineeProfile
 from zhipei.courses.models import Course, Lesson, TrainingClass
-from zhipei.study.models import LessonProgress, StudySession
+from zhipei.study.models import LessonProgress, StudySegment, StudySession
 
 
 def lessons_for_trainee(profile: TraineeProfile) -> QuerySet[Lesson]:
@@ -41,13 +44,25 @@ def sessions_of(profile: TraineeProfile) -> QuerySet[StudySession]:
 
 
 def class_xueshi(training_class: TrainingClass) -> dict[int, float]:
-    """Valid 学时 per trainee over the class's courses (one grouped query)."""
-    rows = (
-        LessonProgress.objects.filter(
-            lesson__chapter__course__classes=training_class,
-            trainee__class_memberships__training_class=training_class,
-        )
-        .values("trainee_id")
-        .annotate(seconds=Sum("credited_seconds"))
+    """Valid 学时 per trainee for a class: confirmed segments of the class's courses studied
+    between its start and end dates (one grouped query). Time on a shared course before or after
+    the class does not count for it."""
+    start = datetime.combine(
+        training_class.start_date, time.min, tzinfo=timezone.get_current_timezone()
     )
-    return {row["trainee_id"]: xueshi(row["seconds"] or 0.0) for row in rows}
+    end = datetime.combine(
+        training_class.end_date + timedelta(days=1),
+        time.min,
+        tzinfo=timezone.get_current_timezone(),
+    )
+    rows = (
+        StudySegment.objects.filter(
+            session__lesson__chapter__course__classes=training_class,
+            session__trainee__class_memberships__training_class=training_class,
+            started_at__gte=start,
+            started_at__lt=end,
+        )
+        .values("session__trainee_id")
+        .annotate(seconds=Sum("seconds"))
+    )
+    return {row["session__trainee_id"]: xueshi(row["seconds"] or 0.0) for row in rows}

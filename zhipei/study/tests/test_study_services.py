@@ -294,22 +294,41 @@ def test_a_silent_player_is_ended_as_abandoned_with_its_credit(personas, lesson,
     assert services.study_sessions_expire() == 0
 
 
-def test_class_xueshi_sums_valid_time_over_the_class_courses(personas, lesson, settings):
+def test_class_xueshi_counts_segments_within_the_class_dates(personas, lesson, faces, clock):
     from zhipei.courses.models import ClassMember, TrainingClass
+    from zhipei.study.models import StudySegment
     from zhipei.study.selectors import class_xueshi
 
+    today = timezone.localdate()
     training_class = TrainingClass.objects.create(
         institution=personas.inst_a,
         name="班",
         kind="vocational",
-        start_date="2026-12-01",
-        end_date="2026-12-31",
+        start_date=today,
+        end_date=today,
         required_xueshi=1,
     )
     training_class.courses.add(personas.course)
     profile = personas.trainee.trainee_profile
     ClassMember.objects.create(training_class=training_class, trainee=profile)
-    LessonProgress.objects.create(trainee=profile, lesson=lesson, credited_seconds=45 * 60 * 1.5)
+    session = start(personas, lesson, faces, clock)
+    now = timezone.now()
+    StudySegment.objects.create(
+        session=session,
+        started_at=now,
+        ended_at=now,
+        from_position=0,
+        to_position=1,
+        seconds=45 * 60 * 1.5,
+    )
+    StudySegment.objects.create(
+        session=session,
+        started_at=now - timedelta(days=3),
+        ended_at=now,
+        from_position=0,
+        to_position=1,
+        seconds=45 * 60,
+    )  # before the class
     assert class_xueshi(training_class) == {profile.pk: 1.5}
 
 

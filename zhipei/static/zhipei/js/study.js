@@ -242,6 +242,13 @@
         root.dataset.state = "studying";
       } else if (answer.status === "ended") {
         finish("人脸核验连续失败，本次学习无效");
+      } else if (answer.code === "NOT_ENROLLED" || answer.code === "NO_CONSENT") {
+        var link = document.createElement("a");
+        link.href = "/face/";
+        link.textContent = "前往人脸采集";
+        faceStatus.appendChild(document.createTextNode(" "));
+        faceStatus.appendChild(link);
+        say("尚未完成人脸采集，完成后才能开始计时");
       } else {
         faceButton.disabled = false;
         say("人脸核验未通过，暂停计时：" + (answer.message || ""));
