@@ -117,6 +117,7 @@ class Command(BaseCommand):
             course = self._course(
                 Institution.objects.get(credit_code=make_credit_code(INSTITUTIONS[0]["credit"]))
             )
+            self._class_and_questions(course)
         self._print(staff, trainees, course)
 
     def _seed(self) -> tuple[list[User], list[User]]:
@@ -214,23 +215,32 @@ class Command(BaseCommand):
             path = Path(tmp) / "sample-lesson.mp4"
             generate_lesson_video(path, seconds=120, title="安全生产基础知识 第一讲")
             with path.open("rb") as fh:
-                lesson = lesson_create_with_video(
+                lesson_create_with_video(
                     chapter=chapter, title="第一讲 安全生产法概述", video=File(fh), by=None
                 )
-        for text, options, answer in DEMO_QUESTIONS:
-            LessonQuestion.objects.create(lesson=lesson, text=text, options=options, answer=answer)
-        training_class = TrainingClass.objects.create(
-            institution=institution,
+        return course
+
+    def _class_and_questions(self, course: Course) -> None:
+        """Each piece on its own, so a demo database from an older version gets the new ones."""
+        lesson = Lesson.objects.filter(chapter__course=course).first()
+        if lesson is not None and not lesson.questions.exists():
+            for text, options, answer in DEMO_QUESTIONS:
+                LessonQuestion.objects.create(
+                    lesson=lesson, text=text, options=options, answer=answer
+                )
+        training_class, _ = TrainingClass.objects.get_or_create(
+            institution=course.institution,
             name="2026 年 12 月安全生产培训班",
-            kind=Course.Kind.VOCATIONAL,
-            start_date=timezone.localdate(),
-            end_date=timezone.localdate() + timedelta(days=30),
-            required_xueshi=8,
+            defaults={
+                "kind": Course.Kind.VOCATIONAL,
+                "start_date": timezone.localdate(),
+                "end_date": timezone.localdate() + timedelta(days=30),
+                "required_xueshi": 8,
+            },
         )
         training_class.courses.add(course)
-        for profile in TraineeProfile.objects.filter(memberships__institution=institution):
+        for profile in TraineeProfile.objects.filter(memberships__institution=course.institution):
             ClassMember.objects.get_or_create(training_class=training_class, trainee=profile)
-        return course
 
     def _staff(self, username: str, name: str, role: str, **fields: Any) -> User:
         user = User.objects.filter(username=username).first()
