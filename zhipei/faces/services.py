@@ -475,7 +475,7 @@ def face_enrol(
     ]
     judgement = _quality_failure(observations)
     if judgement is None and camera:
-        judgement = _liveness_only(trainee, images, observations, challenge)
+        judgement = _liveness_only(images, observations, challenge)
     if judgement is not None:
         _record(
             trainee=trainee,
@@ -565,7 +565,6 @@ def face_enrol(
 
 
 def _liveness_only(
-    trainee: TraineeProfile,
     images: list[np.ndarray],
     observations: list[fe.FaceObservation],
     challenge: str | None,

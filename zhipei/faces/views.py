@@ -20,7 +20,7 @@ from zhipei.trainee.views import trainee_page
 TRAINEE_PURPOSES = {p for p in Purpose.values if p != Purpose.ENROL}
 
 
-def _frames(request: HttpRequest) -> list[bytes] | JsonResponse:
+def read_frames(request: HttpRequest) -> list[bytes] | JsonResponse:
     files = request.FILES.getlist("frames")
     if len(files) > settings.FACE_BURST_MAX_FRAMES:
         # Refused before anything is read into memory.
@@ -58,7 +58,7 @@ def api_challenge(request: HttpRequest) -> JsonResponse:
 @require_perm(Perm.STUDY)
 def api_enrol(request: HttpRequest) -> JsonResponse:
     user: User = request.user  # type: ignore[assignment]
-    frames = _frames(request)
+    frames = read_frames(request)
     if isinstance(frames, JsonResponse):
         return frames
     profile = user.trainee_profile
@@ -94,7 +94,7 @@ def api_verify(request: HttpRequest) -> JsonResponse:
     purpose = request.POST.get("purpose", Purpose.LOGIN)
     if purpose not in TRAINEE_PURPOSES:
         return api_error("BAD_PURPOSE", "核验用途无效")
-    frames = _frames(request)
+    frames = read_frames(request)
     if isinstance(frames, JsonResponse):
         return frames
     profile = user.trainee_profile

@@ -124,7 +124,7 @@ def apply(state: State, beat: Beat, rules: Rules, *, blocked: str | None = None)
         ahead = position - state.furthest
         credit = max(0.0, min(ahead, wall, rules.max_gap))
         if credit > EPSILON:
-            _extend(state, start, beat.at, credit)
+            _extend(state, beat.at, credit)
             rest = wall - credit
             if rest > EPSILON:
                 why = GAP if wall > rules.max_gap and credit >= rules.max_gap - EPSILON else STALLED
@@ -160,7 +160,7 @@ def _refusal(state: State, beat: Beat, position: float, wall: float, rules: Rule
     return None
 
 
-def _extend(state: State, start: float, end: float, credit: float) -> None:
+def _extend(state: State, end: float, credit: float) -> None:
     begin = state.furthest
     state.furthest += credit
     state.credited += credit

@@ -243,7 +243,7 @@ def _due_events(session: StudySession, state: ledger.State, policy: Policy, now:
         return False
     # A face re-check that was not answered in time counts as a failure.
     if session.face_due_at is not None and now > session.face_due_at:
-        return _face_failed(session, state, policy, now, missed=True)
+        return _face_failed(session, state, policy, now)
     if (
         session.face_due_at is None
         and session.next_face_at is not None
@@ -481,7 +481,7 @@ def study_face_check(
                 if session.next_quiz_at is None and session.quiz_id is None:
                     _schedule_quiz(session, now, policy)
             else:
-                _face_failed(session, state, policy, now, missed=False)
+                _face_failed(session, state, policy, now)
             session.ledger = state.to_json()
             session.credited_seconds = session.confirmed_seconds + sum(
                 r.seconds for r in state.pending
@@ -492,9 +492,7 @@ def study_face_check(
     raise StudyError("SESSION_ENDED", "学习会话已结束", status=409)
 
 
-def _face_failed(
-    session: StudySession, state: ledger.State, policy: Policy, now: datetime, *, missed: bool
-) -> bool:
+def _face_failed(session: StudySession, state: ledger.State, policy: Policy, now: datetime) -> bool:
     voided = ledger.void_after(state)
     if voided:
         _uncredit(session, _epoch(now) - voided, _epoch(now), ledger.FACE_FAIL, voided)

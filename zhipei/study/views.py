@@ -17,7 +17,7 @@ from zhipei.core.http import api_error
 from zhipei.courses.delivery import lesson_video_url
 from zhipei.faces import services as face_services
 from zhipei.faces.models import Purpose
-from zhipei.faces.views import _frames
+from zhipei.faces.views import read_frames
 from zhipei.study import services
 from zhipei.study.models import StudySession
 from zhipei.study.policy import policy_for
@@ -140,7 +140,7 @@ def api_heartbeat(request: HttpRequest, session_id: int) -> JsonResponse:
 @require_perm(Perm.STUDY)
 def api_face(request: HttpRequest, session_id: int) -> JsonResponse:
     user: User = request.user  # type: ignore[assignment]
-    frames = _frames(request)
+    frames = read_frames(request)
     if isinstance(frames, JsonResponse):
         return frames
     session = StudySession.objects.filter(pk=session_id, trainee=user.trainee_profile).first()
