@@ -329,6 +329,7 @@ STUDY_QUIZ_WRONG_POLICY = os.getenv(
 )  # ask_again | rewind | pause
 if STUDY_QUIZ_WRONG_POLICY not in ("ask_again", "rewind", "pause"):
     raise ImproperlyConfigured("ZHIPEI_STUDY_QUIZ_WRONG_POLICY must be ask_again, rewind or pause")
+STUDY_QUIZ_MAX_WRONG = envint("ZHIPEI_STUDY_QUIZ_MAX_WRONG", 3)  # in a row: void + face check
 STUDY_QUIZ_REWIND_SECONDS = envint("ZHIPEI_STUDY_QUIZ_REWIND_SECONDS", 60)
 STUDY_IDLE_MINUTES = envfloat("ZHIPEI_STUDY_IDLE_MINUTES", 5)
 STUDY_IDLE_RESPONSE_SECONDS = envint("ZHIPEI_STUDY_IDLE_RESPONSE_SECONDS", 60)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Sum
 from django.http import HttpRequest
@@ -278,8 +279,24 @@ def _after_wrong_answer(
     session: StudySession, state: ledger.State, policy: Policy, now: datetime
 ) -> None:
     """The institution's policy for a wrong or missing answer: ask another question (default),
-    ask the same question again until it is answered right (pause), or rewind."""
+    ask the same question again until it is answered right (pause), or rewind.
+
+    Whatever the policy, several wrong or missing answers in a row look like guessing (a bot):
+    the unconfirmed time is voided and a face check is due at once."""
     previous = session.quiz
+    recent = list(
+        QuizAnswer.objects.filter(session=session)
+        .order_by("-asked_at", "-id")
+        .values_list("outcome", flat=True)[: settings.STUDY_QUIZ_MAX_WRONG]
+    )
+    if len(recent) == settings.STUDY_QUIZ_MAX_WRONG and all(
+        o in (QuizAnswer.Outcome.WRONG, QuizAnswer.Outcome.TIMEOUT) for o in recent
+    ):
+        voided = ledger.void_after(state)
+        if voided:
+            _uncredit(session, _epoch(now) - voided, _epoch(now), ledger.QUIZ_TIMEOUT, voided)
+        if session.status == StudySession.Status.ACTIVE:
+            session.face_due_at = now + timedelta(seconds=policy.face_response_seconds)
     if policy.quiz_wrong_policy == "rewind":
         moment = _epoch(now) - policy.quiz_rewind_seconds
         voided = ledger.void_after(state, moment)

@@ -375,3 +375,28 @@ def test_two_starts_leave_one_live_session(personas, lesson, faces, clock):
         status="ended"
     )
     assert live.count() == 1 and live.get().device == "c"
+
+
+def test_guessing_voids_time_and_calls_a_face_check(personas, lesson, faces, clock):
+    LessonQuestion.objects.create(
+        lesson=lesson, text="问题", options=["对", "错", "不知道", "都对"], answer=0
+    )
+    session = start(personas, lesson, faces, clock)
+    StudySession.objects.filter(pk=session.pk).update(
+        next_quiz_at=clock.now + timedelta(seconds=15)
+    )
+    beat(personas, session, clock, 1, 0)
+    seq = 1
+    for n in range(1, 4):
+        clock.tick(10)
+        seq += 1
+        answer = beat(personas, session, clock, seq, n * 10)
+    assert answer["quiz"] is not None and answer["confirmed"] == 0 and answer["credited"] > 0
+    for _ in range(3):
+        answer = services.quiz_answer(
+            session_id=session.pk,
+            trainee=personas.trainee.trainee_profile,
+            quiz_id=answer["quiz"]["id"],
+            choice=1,
+        )
+    assert answer["credited"] == 0 and answer["face_check"] is not None
