@@ -234,9 +234,7 @@ def _due_events(session: StudySession, state: ledger.State, policy: Policy, now:
     # credit earned after the last interaction is taken back.
     idle_for = (now - session.last_activity_at).total_seconds()
     if idle_for > policy.idle_seconds + policy.idle_response_seconds:
-        voided = ledger.void_after(state, _epoch(session.last_activity_at))
-        if voided:
-            _uncredit(session, _epoch(session.last_activity_at), _epoch(now), ledger.IDLE, voided)
+        _void(session, state, ledger.IDLE, moment=_epoch(session.last_activity_at))
         session.ledger = state.to_json()
         _end(session, StudySession.EndReason.IDLE, now, confirm=True, state=state)
         return True
@@ -292,16 +290,12 @@ def _after_wrong_answer(
     if len(recent) == settings.STUDY_QUIZ_MAX_WRONG and all(
         o in (QuizAnswer.Outcome.WRONG, QuizAnswer.Outcome.TIMEOUT) for o in recent
     ):
-        voided = ledger.void_after(state)
-        if voided:
-            _uncredit(session, _epoch(now) - voided, _epoch(now), ledger.QUIZ_TIMEOUT, voided)
+        _void(session, state, ledger.QUIZ_TIMEOUT)
         if session.status == StudySession.Status.ACTIVE:
             session.face_due_at = now + timedelta(seconds=policy.face_response_seconds)
     if policy.quiz_wrong_policy == "rewind":
         moment = _epoch(now) - policy.quiz_rewind_seconds
-        voided = ledger.void_after(state, moment)
-        if voided:
-            _uncredit(session, moment, _epoch(now), ledger.QUIZ_TIMEOUT, voided)
+        _void(session, state, ledger.QUIZ_TIMEOUT, moment=moment)
         session.quiz = None
         _schedule_quiz(session, now, policy)
     elif policy.quiz_wrong_policy == "pause" and previous is not None:
@@ -354,6 +348,23 @@ def _uncredit(
     )
 
 
+def _void(
+    session: StudySession, state: ledger.State, reason: str, *, moment: float | None = None
+) -> float:
+    """Take back provisional credit (after ``moment``, or all of it) and record it, stamped with
+    the time the voided study actually happened."""
+    affected = [
+        r
+        for r in state.pending
+        if r.seconds > ledger.EPSILON and (moment is None or r.end_at > moment)
+    ]
+    voided = ledger.void_after(state, moment)
+    if voided and affected:
+        start = max(min(r.start_at for r in affected), moment if moment is not None else 0.0)
+        _uncredit(session, start, max(r.end_at for r in affected), reason, voided)
+    return voided
+
+
 # --- confirming credit ------------------------------------------------------------------------
 
 
@@ -400,9 +411,7 @@ def _end(
     if confirm and session.face_passed_at is not None:
         _confirm(session, state, policy)
     else:
-        voided = ledger.void_after(state)
-        if voided:
-            _uncredit(session, _epoch(now) - voided, _epoch(now), ledger.FACE_FAIL, voided)
+        _void(session, state, ledger.FACE_FAIL)
     session.ledger = state.to_json()
     session.credited_seconds = session.confirmed_seconds
     session.status = StudySession.Status.ENDED
@@ -441,9 +450,7 @@ def _finish(session: StudySession, reason: str, now: datetime) -> None:
     if _due_events(session, state, policy, now):
         return
     if session.face_due_at is not None:
-        voided = ledger.void_after(state)
-        if voided:
-            _uncredit(session, _epoch(now) - voided, _epoch(now), ledger.FACE_FAIL, voided)
+        _void(session, state, ledger.FACE_FAIL)
     if state.open_run and state.pending:
         short = ledger.drop_short_run(state, state.pending[-1], policy.rules)
         if short:
@@ -510,9 +517,7 @@ def study_face_check(
 
 
 def _face_failed(session: StudySession, state: ledger.State, policy: Policy, now: datetime) -> bool:
-    voided = ledger.void_after(state)
-    if voided:
-        _uncredit(session, _epoch(now) - voided, _epoch(now), ledger.FACE_FAIL, voided)
+    _void(session, state, ledger.FACE_FAIL)
     session.face_failures += 1
     session.face_due_at = None
     if session.face_failures >= policy.face_max_failures:
