@@ -174,6 +174,46 @@ def _previous_hashes(trainee: TraineeProfile) -> set[str]:
     return {h for hashes in rows.values_list("frame_hashes", flat=True) for h in hashes}
 
 
+def _good_frames(observations: list[fe.FaceObservation]) -> list[int]:
+    """Indexes of the frames that passed the quality gates, sharpest first."""
+    ok = (i for i, o in enumerate(observations) if o.quality == fe.Quality.OK)
+    return sorted(ok, key=lambda i: observations[i].sharpness, reverse=True)
+
+
+def _liveness_failure(
+    *,
+    trainee: TraineeProfile,
+    images: list[np.ndarray],
+    observations: list[fe.FaceObservation],
+    challenge: str | None,
+    digests: set[str],
+) -> tuple[Judgement | None, float]:
+    """Passive liveness (a still burst, a replay), then the active challenge if one was issued.
+    Returns the failure, if any, and the burst's motion (recorded with the attempt)."""
+    best = _good_frames(observations)[0]
+    motion = fe.burst_motion(images)
+    if motion < fe.STATIC_BURST_MAX_MOTION:
+        message = "画面静止不动，疑似照片或翻拍，请本人正对摄像头"
+        return Judgement(Decision.LIVENESS_FAILED, message, best, motion=motion), motion
+    hashes = {f"{o.dhash:016x}" for o in observations}
+    previous = _previous_hashes(trainee)
+    # Any frame byte-identical to one sent before (cameras never repeat a frame exactly), or
+    # every frame perceptually identical to earlier ones (a re-encoded replay): a replay.
+    if (digests & previous) or hashes <= previous:
+        message = "图像与历史提交完全相同，疑似重放"
+        return Judgement(Decision.LIVENESS_FAILED, message, best, motion=motion), motion
+    if challenge:
+        series = [
+            o.landmarks68
+            for o in observations
+            if o.quality == fe.Quality.OK and o.landmarks68 is not None
+        ]
+        if not fe.challenge_passed(fe.Challenge(challenge), series):
+            message = f"未检测到指定动作（{CHALLENGE_TEXT[fe.Challenge(challenge)]}），请重试"
+            return Judgement(Decision.LIVENESS_FAILED, message, best, motion=motion), motion
+    return None, motion
+
+
 def _judge(
     *,
     trainee: TraineeProfile,
@@ -181,46 +221,21 @@ def _judge(
     observations: list[fe.FaceObservation],
     reference: np.ndarray,
     challenge: str | None,
-    passive: bool,
-    digests: set[str] | None = None,
+    digests: set[str],
 ) -> Judgement:
-    digests = digests or set()
     failed = _quality_failure(observations)
     if failed is not None:
         return failed
-    ok = sorted(
-        (i for i, o in enumerate(observations) if o.quality == fe.Quality.OK),
-        key=lambda i: observations[i].sharpness,
-        reverse=True,
+    failed, motion = _liveness_failure(
+        trainee=trainee,
+        images=images,
+        observations=observations,
+        challenge=challenge,
+        digests=digests,
     )
-    motion = None
-    if passive:
-        motion = fe.burst_motion(images)
-        if motion < fe.STATIC_BURST_MAX_MOTION:
-            return Judgement(
-                Decision.LIVENESS_FAILED,
-                "画面静止不动，疑似照片或翻拍，请本人正对摄像头",
-                ok[0],
-                motion=motion,
-            )
-        hashes = {f"{o.dhash:016x}" for o in observations}
-        previous = _previous_hashes(trainee)
-        # Any frame byte-identical to one sent before (cameras never repeat a frame exactly), or
-        # every frame perceptually identical to earlier ones (a re-encoded replay): a replay.
-        if (digests & previous) or hashes <= previous:
-            return Judgement(
-                Decision.LIVENESS_FAILED, "图像与历史提交完全相同，疑似重放", ok[0], motion=motion
-            )
-    if challenge:
-        series = [marks for i in sorted(ok) if (marks := observations[i].landmarks68) is not None]
-        if not fe.challenge_passed(fe.Challenge(challenge), series):
-            text = CHALLENGE_TEXT[fe.Challenge(challenge)]
-            return Judgement(
-                Decision.LIVENESS_FAILED,
-                f"未检测到指定动作（{text}），请重试",
-                ok[0],
-                motion=motion,
-            )
+    if failed is not None:
+        return failed
+    ok = _good_frames(observations)
     # The descriptor is the costly step: one frame, a second only when the first is borderline.
     threshold = settings.FACE_MATCH_THRESHOLD
     dist = _distance_of(images[ok[0]], reference)
@@ -389,7 +404,6 @@ def face_verify(
         observations=observations,
         reference=template_descriptor(template),
         challenge=challenge,
-        passive=True,
         digests=digests,
     )
     return _record(
@@ -473,11 +487,19 @@ def face_enrol(
         engine(enrolment=True).analyse(img, descriptor=False, landmarks68=bool(challenge))
         for img in images
     ]
+    digests = {frame_digest(data) for data in frames}
     judgement = _quality_failure(observations)
     if judgement is None and camera:
-        judgement = _liveness_only(images, observations, challenge)
+        judgement, _ = _liveness_failure(
+            trainee=trainee,
+            images=images,
+            observations=observations,
+            challenge=challenge,
+            digests=digests,
+        )
     if judgement is not None:
         _record(
+            digests=digests,
             trainee=trainee,
             institution=institution,
             purpose=Purpose.ENROL,
@@ -490,10 +512,7 @@ def face_enrol(
             actor=by,
         )
         raise FaceError(judgement.decision, judgement.message, status=422)
-    best = max(
-        (i for i, o in enumerate(observations) if o.quality == fe.Quality.OK),
-        key=lambda i: observations[i].sharpness,
-    )
+    best = _good_frames(observations)[0]
     described = engine(enrolment=True).analyse(images[best], descriptor=True)
     assert described.descriptor is not None  # noqa: S101 - the frame passed the gates above
     duplicates = _duplicates(described.descriptor, trainee=trainee, institution=institution)
@@ -537,6 +556,7 @@ def face_enrol(
             )
         accepted = Judgement(Decision.ENROLLED, template.get_status_display(), best)
         attempt = _record(
+            digests=digests,
             trainee=trainee,
             institution=institution,
             purpose=Purpose.ENROL,
@@ -562,34 +582,6 @@ def face_enrol(
             },
         )
     return template
-
-
-def _liveness_only(
-    images: list[np.ndarray],
-    observations: list[fe.FaceObservation],
-    challenge: str | None,
-) -> Judgement | None:
-    motion = fe.burst_motion(images)
-    best = next(i for i, o in enumerate(observations) if o.quality == fe.Quality.OK)
-    if motion < fe.STATIC_BURST_MAX_MOTION:
-        return Judgement(
-            Decision.LIVENESS_FAILED,
-            "画面静止不动，疑似照片或翻拍，请本人正对摄像头",
-            best,
-            motion=motion,
-        )
-    if challenge:
-        series = [
-            o.landmarks68
-            for o in observations
-            if o.quality == fe.Quality.OK and o.landmarks68 is not None
-        ]
-        if not fe.challenge_passed(fe.Challenge(challenge), series):
-            text = CHALLENGE_TEXT[fe.Challenge(challenge)]
-            return Judgement(
-                Decision.LIVENESS_FAILED, f"未检测到指定动作（{text}），请重试", best, motion=motion
-            )
-    return None
 
 
 def face_template_decide(

@@ -7,13 +7,14 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from zhipei.accounts.models import ConsentDocument, User
+from zhipei.accounts.models import ConsentDocument, TraineeProfile, User
 from zhipei.accounts.permissions import Perm, require_perm
 from zhipei.accounts.selectors import consent_given
 from zhipei.core.http import api_error
 from zhipei.faces import services
 from zhipei.faces.models import FaceAttempt, FaceTemplate, Purpose
 from zhipei.faces.selectors import trainee_home_institution
+from zhipei.institutions.models import Institution
 from zhipei.lib import face as fe
 from zhipei.trainee.views import trainee_page
 
@@ -33,6 +34,20 @@ def read_frames(request: HttpRequest) -> list[bytes] | JsonResponse:
                 status=413,
             )
     return [upload.read() for upload in files]
+
+
+def _trainee_burst(
+    request: HttpRequest,
+) -> tuple[TraineeProfile, Institution, list[bytes]] | JsonResponse:
+    """The frames of a trainee's own face action, and the institution it belongs to."""
+    frames = read_frames(request)
+    if isinstance(frames, JsonResponse):
+        return frames
+    profile = request.user.trainee_profile  # type: ignore[union-attr]
+    institution = trainee_home_institution(profile)
+    if institution is None:
+        return api_error("NO_INSTITUTION", "尚未加入任何培训机构", status=409)
+    return profile, institution, frames
 
 
 def _error(exc: services.FaceError) -> JsonResponse:
@@ -58,13 +73,10 @@ def api_challenge(request: HttpRequest) -> JsonResponse:
 @require_perm(Perm.STUDY)
 def api_enrol(request: HttpRequest) -> JsonResponse:
     user: User = request.user  # type: ignore[assignment]
-    frames = read_frames(request)
-    if isinstance(frames, JsonResponse):
-        return frames
-    profile = user.trainee_profile
-    institution = trainee_home_institution(profile)
-    if institution is None:
-        return api_error("NO_INSTITUTION", "尚未加入任何培训机构", status=409)
+    burst = _trainee_burst(request)
+    if isinstance(burst, JsonResponse):
+        return burst
+    profile, institution, frames = burst
     try:
         template = services.face_enrol(
             trainee=profile,
@@ -90,17 +102,13 @@ def api_enrol(request: HttpRequest) -> JsonResponse:
 @require_POST
 @require_perm(Perm.STUDY)
 def api_verify(request: HttpRequest) -> JsonResponse:
-    user: User = request.user  # type: ignore[assignment]
     purpose = request.POST.get("purpose", Purpose.LOGIN)
     if purpose not in TRAINEE_PURPOSES:
         return api_error("BAD_PURPOSE", "核验用途无效")
-    frames = read_frames(request)
-    if isinstance(frames, JsonResponse):
-        return frames
-    profile = user.trainee_profile
-    institution = trainee_home_institution(profile)
-    if institution is None:
-        return api_error("NO_INSTITUTION", "尚未加入任何培训机构", status=409)
+    burst = _trainee_burst(request)
+    if isinstance(burst, JsonResponse):
+        return burst
+    profile, institution, frames = burst
     try:
         attempt = services.face_verify(
             trainee=profile,
