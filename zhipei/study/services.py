@@ -5,6 +5,7 @@ heartbeats of one session are applied one at a time, in the order the server rec
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -462,58 +463,70 @@ def _finish(session: StudySession, reason: str, now: datetime) -> None:
 # --- face checks ------------------------------------------------------------------------------
 
 
+def _no_challenge(purpose: str) -> str | None:
+    return None
+
+
 def study_face_check(
     *,
     session_id: int,
     trainee: TraineeProfile,
     frames: list[bytes],
-    challenge: str | None,
+    challenge_for: Callable[[str], str | None] = _no_challenge,
     request: HttpRequest | None = None,
 ) -> tuple[StudySession, FaceAttempt]:
     """The start check, or a re-check. A match confirms the time since the last good check; a
-    failure voids it, pauses study, and the third failure in a row ends the session as invalid."""
+    failure voids it, pauses study, and the third failure in a row ends the session as invalid.
+
+    ``challenge_for(purpose)`` gives the active-liveness challenge issued for that purpose."""
     with transaction.atomic():
         session = _locked(session_id, trainee)
-        now = timezone.now()
         policy = policy_for(session.institution_id)
         state = ledger.State.from_json(session.ledger)
         # A missed re-check or a due idle stop happens before this check: a late check cannot
         # confirm time that a heartbeat would already have voided.
-        if session.status != StudySession.Status.ENDED and not _due_events(
-            session, state, policy, now
-        ):
-            purpose = (
-                Purpose.STUDY_START if session.face_passed_at is None else Purpose.STUDY_RECHECK
-            )
-            attempt = face_verify(
-                trainee=trainee,
-                institution=session.institution,
-                frames=frames,
-                purpose=purpose,
-                challenge=challenge,
-                context=f"study:{session.pk}",
-                request=request,
-            )
-            now = timezone.now()
-            if attempt.passed:
-                _confirm(session, state, policy)
-                session.face_passed_at = now
-                session.face_failures = 0
-                session.status = StudySession.Status.ACTIVE
-                session.last_activity_at = now
-                _schedule_face(session, now, policy)
-                if session.next_quiz_at is None and session.quiz_id is None:
-                    _schedule_quiz(session, now, policy)
-            else:
-                _face_failed(session, state, policy, now)
+        ended_before = session.status == StudySession.Status.ENDED
+        live = not ended_before and not _due_events(session, state, policy, timezone.now())
+        if not ended_before:
             session.ledger = state.to_json()
-            session.credited_seconds = session.confirmed_seconds + sum(
-                r.seconds for r in state.pending
-            )
             session.save()
-            return session, attempt
-    # Ended (now or before): committed above, refused here.
-    raise StudyError("SESSION_ENDED", "学习会话已结束", status=409)
+    if not live:
+        raise StudyError("SESSION_ENDED", "学习会话已结束", status=409)
+    purpose = Purpose.STUDY_START if session.face_passed_at is None else Purpose.STUDY_RECHECK
+    # Recognition takes hundreds of milliseconds: not while holding the session's row lock.
+    attempt = face_verify(
+        trainee=trainee,
+        institution=session.institution,
+        frames=frames,
+        purpose=purpose,
+        challenge=challenge_for(purpose),
+        context=f"study:{session.pk}",
+        request=request,
+    )
+    with transaction.atomic():
+        session = _locked(session_id, trainee)
+        if session.status == StudySession.Status.ENDED:
+            raise StudyError(
+                "SESSION_ENDED", "学习会话已结束", status=409
+            )  # the attempt stays on record
+        now = timezone.now()
+        policy = policy_for(session.institution_id)
+        state = ledger.State.from_json(session.ledger)
+        if attempt.passed:
+            _confirm(session, state, policy)
+            session.face_passed_at = now
+            session.face_failures = 0
+            session.status = StudySession.Status.ACTIVE
+            session.last_activity_at = now
+            _schedule_face(session, now, policy)
+            if session.next_quiz_at is None and session.quiz_id is None:
+                _schedule_quiz(session, now, policy)
+        else:
+            _face_failed(session, state, policy, now)
+        session.ledger = state.to_json()
+        session.credited_seconds = session.confirmed_seconds + sum(r.seconds for r in state.pending)
+        session.save()
+    return session, attempt
 
 
 def _face_failed(session: StudySession, state: ledger.State, policy: Policy, now: datetime) -> bool:

@@ -16,10 +16,8 @@ from zhipei.accounts.permissions import Perm, require_perm
 from zhipei.core.http import api_error
 from zhipei.courses.delivery import lesson_video_url
 from zhipei.faces import services as face_services
-from zhipei.faces.models import Purpose
 from zhipei.faces.views import read_frames
 from zhipei.study import services
-from zhipei.study.models import StudySession
 from zhipei.study.policy import policy_for
 from zhipei.study.selectors import (
     courses_for_trainee,
@@ -143,16 +141,14 @@ def api_face(request: HttpRequest, session_id: int) -> JsonResponse:
     frames = read_frames(request)
     if isinstance(frames, JsonResponse):
         return frames
-    session = StudySession.objects.filter(pk=session_id, trainee=user.trainee_profile).first()
-    if session is None:
-        return api_error("SESSION_NOT_FOUND", "学习会话不存在", status=404)
-    purpose = Purpose.STUDY_START if session.face_passed_at is None else Purpose.STUDY_RECHECK
     try:
         session, attempt = services.study_face_check(
             session_id=session_id,
             trainee=user.trainee_profile,
             frames=frames,
-            challenge=face_services.face_challenge_take(request.session, purpose),
+            challenge_for=lambda purpose: face_services.face_challenge_take(
+                request.session, purpose
+            ),
             request=request,
         )
     except (services.StudyError, face_services.FaceError) as exc:

@@ -63,7 +63,7 @@ def start(personas, lesson, faces, clock):
         device="d1",
     )
     services.study_face_check(
-        session_id=session.pk, trainee=personas.trainee.trainee_profile, frames=[], challenge=None
+        session_id=session.pk, trainee=personas.trainee.trainee_profile, frames=[]
     )
     return session
 
@@ -126,7 +126,6 @@ def test_a_failed_recheck_voids_and_three_in_a_row_end_the_session(personas, les
             session_id=session.pk,
             trainee=personas.trainee.trainee_profile,
             frames=[],
-            challenge=None,
         )
     assert session.status == "ended" and session.end_reason == "face_failed" and session.invalid
     assert session.confirmed_seconds == 0
@@ -356,7 +355,7 @@ def test_a_late_face_check_cannot_rescue_a_missed_one(personas, lesson, faces, c
         beat(personas, session, clock, n + 1, n * 10)
     clock.tick(240)
     session, _ = services.study_face_check(
-        session_id=session.pk, trainee=personas.trainee.trainee_profile, frames=[], challenge=None
+        session_id=session.pk, trainee=personas.trainee.trainee_profile, frames=[]
     )
     assert (
         session.confirmed_seconds == 0 and session.face_failures == 0
