@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from zhipei.accounts.models import User
 from zhipei.accounts.permissions import Perm, require_perm
 from zhipei.accounts.selectors import trainees_visible_to
-from zhipei.console.face_views import _own_institution
+from zhipei.console.access import own_institution
 from zhipei.console.forms import (
     ChapterForm,
     ClassMembersForm,
@@ -46,7 +46,7 @@ def course_new(request: HttpRequest) -> HttpResponse:
     form = CourseForm(_post(request))
     if request.method == "POST" and form.is_valid():
         course = services.course_create(
-            by=user, institution=_own_institution(user), **form.cleaned_data
+            by=user, institution=own_institution(user), **form.cleaned_data
         )
         messages.success(request, f"已创建课程：{course.title}")
         return redirect("console:course_detail", pk=course.pk)
@@ -146,7 +146,7 @@ def classes(request: HttpRequest) -> HttpResponse:
 @require_perm(Perm.CONSOLE, Perm.CLASS_MANAGE)
 def class_new(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
-    institution = _own_institution(user)
+    institution = own_institution(user)
     form = TrainingClassForm(_post(request), institution=institution)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)

@@ -14,6 +14,7 @@ from zhipei.accounts.models import SmsCode, User
 from zhipei.accounts.permissions import Perm, require_perm
 from zhipei.accounts.selectors import trainees_visible_to
 from zhipei.audit.services import audit_log
+from zhipei.console.access import own_institution
 from zhipei.console.forms import FacePhotoForm, NonFaceCheckForm
 from zhipei.core.http import client_ip
 from zhipei.faces import services
@@ -23,14 +24,7 @@ from zhipei.faces.selectors import (
     attempts_visible_to,
     pending_templates_visible_to,
 )
-from zhipei.institutions.models import Institution
 from zhipei.institutions.scoping import visible_institutions
-
-
-def _own_institution(user: User) -> Institution:
-    if user.institution is None:  # console users always have one (a database constraint)
-        raise Http404
-    return user.institution
 
 
 @require_perm(Perm.CONSOLE, Perm.TRAINEE_VIEW)
@@ -49,7 +43,7 @@ def trainee_face(request: HttpRequest, pk: int) -> HttpResponse:
             try:
                 template = services.face_enrol(
                     trainee=profile,
-                    institution=_own_institution(user),
+                    institution=own_institution(user),
                     frames=[form.cleaned_data["photo"].read()],
                     source=FaceTemplate.Source.ADMIN_UPLOAD,
                     by=user,
@@ -153,7 +147,7 @@ def non_face_check(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             services.non_face_check_record(
                 trainee=profile,
-                institution=_own_institution(user),
+                institution=own_institution(user),
                 purpose=data["purpose"],
                 witnessed_by=user,
                 reason=data["reason"],

@@ -12,6 +12,7 @@ from zhipei.accounts.models import User
 from zhipei.accounts.permissions import Perm, require_perm
 from zhipei.accounts.selectors import trainee_search, trainees_visible_to
 from zhipei.audit.services import audit_log
+from zhipei.console.catalogue_views import catalogue_forms
 from zhipei.console.forms import InstitutionContactForm
 from zhipei.core.pagination import paginate, search_text
 from zhipei.courses.selectors import courses_visible_to
@@ -139,7 +140,5 @@ def course_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_edit": user.has_perm(Perm.CATALOGUE),
     }
     if context["can_edit"]:
-        from zhipei.console.catalogue_views import catalogue_forms
-
         context.update(catalogue_forms(course))
     return render(request, "console/course_detail.html", context)

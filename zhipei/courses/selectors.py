@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, QuerySet
 
 from zhipei.courses.models import Course
 from zhipei.institutions.scoping import scoped
@@ -15,6 +15,5 @@ if TYPE_CHECKING:
 
 def courses_visible_to(user: User) -> QuerySet[Course]:
     return scoped(Course.objects.order_by("-created_at", "-id"), user).annotate(
-        lesson_count=Count("chapters__lessons"),
-        video_seconds=Sum("chapters__lessons__duration_seconds"),
+        lesson_count=Count("chapters__lessons")
     )

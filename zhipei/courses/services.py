@@ -48,24 +48,14 @@ def lesson_create_with_video(
             for chunk in video.chunks():
                 out.write(chunk)
         duration = probe_duration(probe)
-    video.seek(0)
-    with transaction.atomic():
-        lesson = Lesson(
-            chapter=chapter,
-            title=title,
-            duration_seconds=round(duration),
-            position=chapter.lessons.count() + 1,
-        )
-        lesson.video.save(Path(video.name or "lesson.mp4").name, video, save=False)
-        lesson.save()
-        audit_log(
-            action="lesson.create",
-            actor=by,
-            target=lesson,
-            institution_id=chapter.course.institution_id,
-            detail={"duration": lesson.duration_seconds},
-        )
-    return lesson
+    return _lesson_add(
+        chapter=chapter,
+        title=title,
+        kind=Lesson.Kind.VIDEO,
+        duration_seconds=round(duration),
+        upload=video,
+        by=by,
+    )
 
 
 MAX_DOCUMENT_BYTES = 50 * 1024 * 1024
@@ -83,23 +73,44 @@ def lesson_create_with_document(
     document.seek(0)
     if document.read(5) != b"%PDF-":
         raise ValueError("不是 PDF 文件")
-    document.seek(0)
+    return _lesson_add(
+        chapter=chapter,
+        title=title,
+        kind=Lesson.Kind.DOCUMENT,
+        duration_seconds=reading_minutes * 60,
+        upload=document,
+        by=by,
+    )
+
+
+def _lesson_add(
+    *,
+    chapter: Chapter,
+    title: str,
+    kind: str,
+    duration_seconds: int,
+    upload: File[Any],
+    by: User | None,
+) -> Lesson:
+    """Store the checked file in the lesson's field for its kind, and the lesson, audited."""
+    upload.seek(0)
     with transaction.atomic():
         lesson = Lesson(
             chapter=chapter,
             title=title,
-            kind=Lesson.Kind.DOCUMENT,
-            duration_seconds=reading_minutes * 60,
+            kind=kind,
+            duration_seconds=duration_seconds,
             position=chapter.lessons.count() + 1,
         )
-        lesson.document.save(Path(document.name or "lesson.pdf").name, document, save=False)
+        default = "lesson.pdf" if kind == Lesson.Kind.DOCUMENT else "lesson.mp4"
+        lesson.media.save(Path(upload.name or default).name, upload, save=False)
         lesson.save()
         audit_log(
             action="lesson.create",
             actor=by,
             target=lesson,
             institution_id=chapter.course.institution_id,
-            detail={"kind": "document", "duration": lesson.duration_seconds},
+            detail={"kind": kind, "duration": lesson.duration_seconds},
         )
     return lesson
 

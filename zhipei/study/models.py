@@ -45,7 +45,6 @@ class StudySession(models.Model):
         "状态", max_length=20, choices=Status.choices, default=Status.AWAITING_FACE
     )
     end_reason = models.CharField("结束原因", max_length=20, choices=EndReason.choices, blank=True)
-    invalid = models.BooleanField("无效会话", default=False)
     started_at = models.DateTimeField("开始时间", default=timezone.now)
     ended_at = models.DateTimeField("结束时间", null=True, blank=True)
     ledger = models.JSONField(default=dict)  # zhipei.study.ledger.State
@@ -77,6 +76,11 @@ class StudySession(models.Model):
 
     def __str__(self) -> str:
         return f"{self.trainee_id} {self.lesson_id} {self.get_status_display()}"
+
+    @property
+    def invalid(self) -> bool:
+        """Ended by failed face checks: none of its time counts."""
+        return self.end_reason == self.EndReason.FACE_FAILED
 
 
 class StudySegment(models.Model):

@@ -418,7 +418,6 @@ def _end(
     session.status = StudySession.Status.ENDED
     session.end_reason = reason
     session.ended_at = now
-    session.invalid = reason == StudySession.EndReason.FACE_FAILED
     session.quiz = None
     session.save()
     audit_log(
