@@ -181,6 +181,21 @@ def give_face_consent(user: User) -> None:
     ConsentRecord.objects.create(user=user, document=doc, action=ConsentRecord.Action.ACCEPT)
 
 
+def enrol_face(profile, institution: Institution, admin: User, photo_bytes: bytes) -> None:
+    """Face consent given, then the photo on file enrolled by an institution admin."""
+    from zhipei.faces.models import FaceTemplate
+    from zhipei.faces.services import face_enrol
+
+    give_face_consent(profile.user)
+    face_enrol(
+        trainee=profile,
+        institution=institution,
+        frames=[photo_bytes],
+        source=FaceTemplate.Source.ADMIN_UPLOAD,
+        by=admin,
+    )
+
+
 @pytest.fixture(scope="session")
 def chromium_path() -> str:
     if not os.path.exists(CHROMIUM):

@@ -4,10 +4,10 @@
 import pytest
 from django.urls import reverse
 
-from conftest import client_for, give_face_consent
+from conftest import client_for, enrol_face
 from zhipei.core.tests.factories import make_trainee
-from zhipei.faces.models import Decision, FaceTemplate
-from zhipei.faces.services import FaceError, face_enrol, face_verify
+from zhipei.faces.models import Decision
+from zhipei.faces.services import FaceError, face_verify
 
 pytestmark = pytest.mark.django_db
 
@@ -17,20 +17,9 @@ def active_login(settings):
     settings.FACE_ACTIVE_PURPOSES = ["login"]
 
 
-def enrol(profile, institution, admin, data):
-    give_face_consent(profile.user)
-    face_enrol(
-        trainee=profile,
-        institution=institution,
-        frames=[data],
-        source=FaceTemplate.Source.ADMIN_UPLOAD,
-        by=admin,
-    )
-
-
 def test_turning_the_head_passes_and_sitting_still_does_not(active_login, personas, photo, burst):
     miranda = make_trainee(personas.inst_a, name="米兰达").trainee_profile
-    enrol(miranda, personas.inst_a, personas.admin, photo("miranda_1.png"))
+    enrol_face(miranda, personas.inst_a, personas.admin, photo("miranda_1.png"))
     moving = face_verify(
         trainee=miranda,
         institution=personas.inst_a,
@@ -40,7 +29,7 @@ def test_turning_the_head_passes_and_sitting_still_does_not(active_login, person
     )
     assert moving.decision != Decision.LIVENESS_FAILED, moving.message
     obama = personas.trainee.trainee_profile
-    enrol(obama, personas.inst_a, personas.admin, photo("obama_1.jpg"))
+    enrol_face(obama, personas.inst_a, personas.admin, photo("obama_1.jpg"))
     still = face_verify(
         trainee=obama,
         institution=personas.inst_a,
@@ -53,7 +42,7 @@ def test_turning_the_head_passes_and_sitting_still_does_not(active_login, person
 
 def test_no_blink_in_the_stream_fails_a_blink_challenge(active_login, personas, photo, burst):
     obama = personas.trainee.trainee_profile
-    enrol(obama, personas.inst_a, personas.admin, photo("obama_1.jpg"))
+    enrol_face(obama, personas.inst_a, personas.admin, photo("obama_1.jpg"))
     attempt = face_verify(
         trainee=obama,
         institution=personas.inst_a,
@@ -66,7 +55,7 @@ def test_no_blink_in_the_stream_fails_a_blink_challenge(active_login, personas, 
 
 def test_a_purpose_with_active_liveness_needs_a_challenge(active_login, personas, photo, burst):
     obama = personas.trainee.trainee_profile
-    enrol(obama, personas.inst_a, personas.admin, photo("obama_1.jpg"))
+    enrol_face(obama, personas.inst_a, personas.admin, photo("obama_1.jpg"))
     with pytest.raises(FaceError) as exc:
         face_verify(
             trainee=obama, institution=personas.inst_a, purpose="login", frames=burst("obama-live")
@@ -78,7 +67,9 @@ def test_the_challenge_lives_in_the_session_not_the_request(active_login, person
     """The client cannot pick an easy challenge: the API takes the one the server issued."""
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    enrol(personas.trainee.trainee_profile, personas.inst_a, personas.admin, photo("obama_1.jpg"))
+    enrol_face(
+        personas.trainee.trainee_profile, personas.inst_a, personas.admin, photo("obama_1.jpg")
+    )
     client = client_for(personas.trainee)
     frames = [
         SimpleUploadedFile(f"f{i}.jpg", f, "image/jpeg") for i, f in enumerate(burst("obama-live"))
@@ -110,7 +101,7 @@ def test_switching_active_liveness_off_skips_the_68_point_model(settings, person
     settings.FACE_ACTIVE_LIVENESS = False
     settings.FACE_ACTIVE_PURPOSES = ["login"]
     obama = personas.trainee.trainee_profile
-    enrol(obama, personas.inst_a, personas.admin, photo("obama_1.jpg"))
+    enrol_face(obama, personas.inst_a, personas.admin, photo("obama_1.jpg"))
     attempt = face_verify(
         trainee=obama, institution=personas.inst_a, purpose="login", frames=burst("obama-live")
     )

@@ -7,22 +7,16 @@ two-people has two, obama-photo-static fails liveness.
 
 import pytest
 
-from conftest import close_browser, give_face_consent, logged_in_page
+from conftest import close_browser, enrol_face, give_face_consent, logged_in_page
 from zhipei.faces.models import FaceAttempt, FaceTemplate
-from zhipei.faces.services import face_enrol
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
 def enrolled_trainee(personas, photo):
-    give_face_consent(personas.trainee)
-    face_enrol(
-        trainee=personas.trainee.trainee_profile,
-        institution=personas.inst_a,
-        frames=[photo("obama_1.jpg")],
-        source=FaceTemplate.Source.ADMIN_UPLOAD,
-        by=personas.admin,
+    enrol_face(
+        personas.trainee.trainee_profile, personas.inst_a, personas.admin, photo("obama_1.jpg")
     )
     return personas.trainee
 

@@ -4,7 +4,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from conftest import client_for, give_face_consent
+from conftest import client_for, enrol_face, give_face_consent
 from zhipei.faces.models import FaceAttempt, FaceTemplate
 
 pytestmark = pytest.mark.django_db
@@ -42,15 +42,8 @@ def test_camera_enrolment_then_verification(settings, personas, burst):
     ],
 )
 def test_bad_frames_get_stable_codes(personas, photo, burst, frame, status, code):
-    give_face_consent(personas.trainee)
-    from zhipei.faces.services import face_enrol
-
-    face_enrol(
-        trainee=personas.trainee.trainee_profile,
-        institution=personas.inst_a,
-        frames=[photo("obama_1.jpg")],
-        source=FaceTemplate.Source.ADMIN_UPLOAD,
-        by=personas.admin,
+    enrol_face(
+        personas.trainee.trainee_profile, personas.inst_a, personas.admin, photo("obama_1.jpg")
     )
     before = FaceAttempt.objects.count()
     answer = client_for(personas.trainee).post(

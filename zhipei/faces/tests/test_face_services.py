@@ -6,7 +6,7 @@ import pytest
 from django.core.files.storage import default_storage
 from PIL import Image
 
-from conftest import give_face_consent
+from conftest import enrol_face, give_face_consent
 from zhipei.accounts.services import consent_withdraw
 from zhipei.core.tests.factories import make_trainee
 from zhipei.faces.models import Decision, FaceAttempt, FaceTemplate, FraudAlert
@@ -23,15 +23,8 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def enrolled(personas, photo):
-    give_face_consent(personas.trainee)
     profile = personas.trainee.trainee_profile
-    face_enrol(
-        trainee=profile,
-        institution=personas.inst_a,
-        frames=[photo("obama_1.jpg")],
-        source=FaceTemplate.Source.ADMIN_UPLOAD,
-        by=personas.admin,
-    )
+    enrol_face(profile, personas.inst_a, personas.admin, photo("obama_1.jpg"))
     return profile
 
 

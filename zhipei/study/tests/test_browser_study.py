@@ -7,11 +7,9 @@ import time
 import pytest
 from django.core.files import File
 
-from conftest import close_browser, give_face_consent, logged_in_page
+from conftest import close_browser, enrol_face, logged_in_page
 from zhipei.courses.models import Chapter
 from zhipei.courses.services import lesson_create_with_video
-from zhipei.faces.models import FaceTemplate
-from zhipei.faces.services import face_enrol
 from zhipei.study.models import LessonProgress, StudySession, UncreditedInterval
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -24,13 +22,8 @@ def study_setup(personas, photo, testdata, settings):
     settings.STUDY_HEARTBEAT_SECONDS = 2
     settings.STUDY_FACE_CHECK_MIN_MINUTES = settings.STUDY_FACE_CHECK_MAX_MINUTES = 30
     settings.STUDY_QUIZ_MIN_MINUTES = settings.STUDY_QUIZ_MAX_MINUTES = 30
-    give_face_consent(personas.trainee)
-    face_enrol(
-        trainee=personas.trainee.trainee_profile,
-        institution=personas.inst_a,
-        frames=[photo("obama_1.jpg")],
-        source=FaceTemplate.Source.ADMIN_UPLOAD,
-        by=personas.admin,
+    enrol_face(
+        personas.trainee.trainee_profile, personas.inst_a, personas.admin, photo("obama_1.jpg")
     )
     chapter = Chapter.objects.create(course=personas.course, title="第一章")
     with (testdata / "video" / "lesson-20s.mp4").open("rb") as fh:
