@@ -162,41 +162,39 @@ def heartbeat_record(
         policy = policy_for(session.institution_id)
         if beat.interacted:
             session.last_activity_at = now
-        ended = _due_events(session, state, policy, now)
-        if not ended:
-            blocked = _blocked_reason(session, state, policy, now)
-            step = ledger.apply(
-                state,
-                ledger.Beat(
-                    beat.seq,
-                    _epoch(now),
-                    beat.position,
-                    beat.rate,
-                    beat.visible,
-                    beat.focused,
-                    beat.playing,
-                ),
-                policy.rules,
-                blocked=blocked,
-            )
-            if step.accepted:
-                session.last_beat_at = now
-                for start, end, reason in step.uncredited:
-                    _uncredit(session, start, end, reason)
-                if step.closed is not None:
-                    short = ledger.drop_short_run(state, step.closed, policy.rules)
-                    if short:
-                        _uncredit(
-                            session,
-                            step.closed.start_at,
-                            step.closed.end_at,
-                            ledger.SHORT_SEGMENT,
-                            short,
-                        )
-                if session.daily_base_seconds + state.credited >= policy.daily_cap_seconds:
-                    session.ledger = state.to_json()
-                    _end(session, StudySession.EndReason.DAILY_CAP, now, confirm=True, state=state)
-                    return _answer(session, now)
+        if _due_events(session, state, policy, now):
+            return _answer(session, now, policy, state)  # ended; _end wrote the row
+        step = ledger.apply(
+            state,
+            ledger.Beat(
+                beat.seq,
+                _epoch(now),
+                beat.position,
+                beat.rate,
+                beat.visible,
+                beat.focused,
+                beat.playing,
+            ),
+            policy.rules,
+            blocked=_blocked_reason(session, state, policy, now),
+        )
+        if step.accepted:
+            session.last_beat_at = now
+            for start, end, reason in step.uncredited:
+                _uncredit(session, start, end, reason)
+            if step.closed is not None:
+                short = ledger.drop_short_run(state, step.closed, policy.rules)
+                if short:
+                    _uncredit(
+                        session,
+                        step.closed.start_at,
+                        step.closed.end_at,
+                        ledger.SHORT_SEGMENT,
+                        short,
+                    )
+            if session.daily_base_seconds + state.credited >= policy.daily_cap_seconds:
+                _end(session, StudySession.EndReason.DAILY_CAP, now, confirm=True, state=state)
+                return _answer(session, now, policy, state)
         session.ledger = state.to_json()
         session.credited_seconds = session.confirmed_seconds + sum(r.seconds for r in state.pending)
         # Only what a heartbeat can change: the row is written on every heartbeat.
@@ -236,7 +234,6 @@ def _due_events(session: StudySession, state: ledger.State, policy: Policy, now:
     idle_for = (now - session.last_activity_at).total_seconds()
     if idle_for > policy.idle_seconds + policy.idle_response_seconds:
         _void(session, state, ledger.IDLE, moment=_epoch(session.last_activity_at))
-        session.ledger = state.to_json()
         _end(session, StudySession.EndReason.IDLE, now, confirm=True, state=state)
         return True
     if session.status != StudySession.Status.ACTIVE:
@@ -455,7 +452,6 @@ def _finish(session: StudySession, reason: str, now: datetime) -> None:
         short = ledger.drop_short_run(state, state.pending[-1], policy.rules)
         if short:
             _uncredit(session, _epoch(now) - short, _epoch(now), ledger.SHORT_SEGMENT, short)
-    session.ledger = state.to_json()
     _end(session, reason, now, confirm=True, state=state)
 
 
@@ -533,7 +529,6 @@ def _face_failed(session: StudySession, state: ledger.State, policy: Policy, now
     session.face_failures += 1
     session.face_due_at = None
     if session.face_failures >= policy.face_max_failures:
-        session.ledger = state.to_json()
         _end(session, StudySession.EndReason.FACE_FAILED, now, confirm=False, state=state)
         return True
     # Study pauses until a check passes; the player asks for one at once.
