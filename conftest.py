@@ -17,6 +17,9 @@ from zhipei.core.tests.factories import InstitutionFactory, UserFactory, make_tr
 from zhipei.courses.models import Course
 from zhipei.institutions.models import Institution, Region
 
+# Fixtures of one app that other apps' tests use too (an exam, its paper and bank).
+pytest_plugins = ["zhipei.exams.tests.fixtures"]
+
 
 @pytest.fixture(autouse=True)
 def _test_environment(settings, tmp_path):
@@ -29,6 +32,9 @@ def _test_environment(settings, tmp_path):
     from zhipei.study.policy import clear_policy_cache
 
     clear_policy_cache()
+    from zhipei.exams.services import clear_pool_cache
+
+    clear_pool_cache()
 
 
 @pytest.fixture(autouse=True)

@@ -10,7 +10,8 @@ app = Celery("zhipei")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
-# Periodic work, for `celery -A zhipei beat` (without beat, run `manage.py study_expire` from cron).
+# Periodic work, for `celery -A zhipei beat` (without beat, run `manage.py study_expire` and `exams_expire` from cron).
 app.conf.beat_schedule = {
     "study-expire-sessions": {"task": "zhipei.study.tasks.expire_sessions", "schedule": 60.0},
+    "exams-expire-attempts": {"task": "zhipei.exams.tasks.expire_attempts", "schedule": 60.0},
 }

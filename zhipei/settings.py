@@ -107,6 +107,8 @@ INSTALLED_APPS = [
     "zhipei.faces",
     "zhipei.courses",
     "zhipei.study",
+    "zhipei.exams",
+    "zhipei.certificates",
     "zhipei.trainee",
     "zhipei.console",
     "zhipei.portal",
@@ -339,6 +341,33 @@ STUDY_MIN_SEGMENT_SECONDS = envint("ZHIPEI_STUDY_MIN_SEGMENT_SECONDS", 300 if _S
 STUDY_COMPLETION_SLACK_SECONDS = envint("ZHIPEI_STUDY_COMPLETION_SLACK_SECONDS", 3)
 STUDY_TOKEN_SECONDS = envint("ZHIPEI_STUDY_TOKEN_SECONDS", 12 * 3600)  # heartbeat token lifetime
 
+# --- exams -------------------------------------------------------------------------------------
+EXAM_PASS_MARK = envint("ZHIPEI_EXAM_PASS_MARK", 60)  # out of 100; an exam may set a higher one
+# A face match opens the exam for this long: the attempt must be started within it, once.
+EXAM_START_FACE_SECONDS = envint("ZHIPEI_EXAM_START_FACE_SECONDS", 300)
+EXAM_FACE_CHECK_MIN_MINUTES = envfloat("ZHIPEI_EXAM_FACE_CHECK_MIN_MINUTES", 5)
+EXAM_FACE_CHECK_MAX_MINUTES = envfloat("ZHIPEI_EXAM_FACE_CHECK_MAX_MINUTES", 10)
+EXAM_FACE_RESPONSE_SECONDS = envint("ZHIPEI_EXAM_FACE_RESPONSE_SECONDS", 60)
+EXAM_FACE_MAX_FAILURES = envint("ZHIPEI_EXAM_FACE_MAX_FAILURES", 3)  # in a row: attempt void
+# An answer that left the browser just before the deadline may arrive this much after it.
+EXAM_GRACE_SECONDS = envint("ZHIPEI_EXAM_GRACE_SECONDS", 2)
+
+# --- certificates (docs/CERTIFICATES.md) ------------------------------------------------------
+# Ed25519 key that signs certificates: base64 of the raw 32-byte private key. Its key id is derived
+# from the public key. Retired keys' public halves (base64, comma-separated) still verify the
+# certificates they signed.
+CERT_SIGNING_KEY = envsecret("ZHIPEI_CERT_SIGNING_KEY") or _local_secret(
+    "ZHIPEI_CERT_SIGNING_KEY", _new_key()
+)
+CERT_RETIRED_PUBLIC_KEYS = envlist("ZHIPEI_CERT_RETIRED_PUBLIC_KEYS", "")
+try:
+    if len(base64.b64decode(CERT_SIGNING_KEY, validate=True)) != 32:
+        raise ValueError
+except ValueError:
+    raise ImproperlyConfigured("ZHIPEI_CERT_SIGNING_KEY must be base64 of 32 bytes") from None
+# Unknown serials one address may look up per hour on the public verification page.
+CERT_VERIFY_MISSES_PER_HOUR = envint("ZHIPEI_CERT_VERIFY_MISSES_PER_HOUR", 30)
+
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_AGE = 12 * 3600
 SESSION_COOKIE_HTTPONLY = True
@@ -375,5 +404,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.getenv("ZHIPEI_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # fpdf2's font subsetting logs every table it touches at INFO.
+        "fontTools": {"level": "WARNING"},
+    },
 }

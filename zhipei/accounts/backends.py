@@ -13,7 +13,12 @@ class ZhipeiBackend:
         return None
 
     def get_user(self, user_id: int) -> User | None:
-        user = User.objects.select_related("institution", "region").filter(pk=user_id).first()
+        # A trainee's profile comes in the same query: nearly every trainee view needs it.
+        user = (
+            User.objects.select_related("institution", "region", "trainee_profile")
+            .filter(pk=user_id)
+            .first()
+        )
         return user if user is not None and user.is_active else None
 
     def has_perm(self, user_obj: Any, perm: str, obj: Any = None) -> bool:

@@ -61,7 +61,9 @@ def audit_log(
         detail=detail or {},
         algorithm=settings.ZHIPEI_HASH,
     )
-    with transaction.atomic():
+    # No savepoint inside the caller's transaction: an entry that cannot be written fails the
+    # whole change it records (and saves two round trips on every audited action).
+    with transaction.atomic(savepoint=False):
         db_lock("audit-chain")
         last = AuditEntry.objects.order_by("-id").values_list("hash", flat=True).first()
         entry.prev_hash = last or GENESIS

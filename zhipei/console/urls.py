@@ -1,7 +1,7 @@
 from django.urls import path
 
 from zhipei.accounts.views import staff_login
-from zhipei.console import catalogue_views, face_views, views
+from zhipei.console import catalogue_views, exam_views, face_views, results_views, views
 
 app_name = "console"
 urlpatterns = [
@@ -32,4 +32,31 @@ urlpatterns = [
     path("classes/<int:pk>/", catalogue_views.class_detail, name="class_detail"),
     path("courses/<int:pk>/", views.course_detail, name="course_detail"),
     path("institution/", views.institution, name="institution"),
+    path("exams/<int:pk>/results/", results_views.exam_results, name="exam_results"),
+    path(
+        "exams/<int:pk>/results.<str:fmt>",
+        results_views.exam_results_export,
+        name="exam_results_export",
+    ),
+    path("classes/<int:pk>/results/", results_views.class_results, name="class_results"),
+    path(
+        "classes/<int:pk>/results.<str:fmt>",
+        results_views.class_results_export,
+        name="class_results_export",
+    ),
+    # The question bank, papers and exams.
+    path("questions/", exam_views.questions, name="questions"),
+    path("questions/new/", exam_views.bank_question_new, name="bank_question_new"),
+    path("questions/<int:pk>/", exam_views.question_edit, name="question_edit"),
+    path("questions/<int:pk>/retire/", exam_views.question_retire, name="question_retire"),
+    path("questions/import/", exam_views.questions_import, name="questions_import"),
+    path("questions/template.xlsx", exam_views.questions_template, name="questions_template"),
+    path("questions/export.xlsx", exam_views.questions_export, name="questions_export"),
+    path("papers/", exam_views.papers, name="papers"),
+    path("papers/new/fixed/", exam_views.paper_new_fixed, name="paper_new_fixed"),
+    path("papers/new/random/", exam_views.paper_new_random, name="paper_new_random"),
+    path("papers/<int:pk>/", exam_views.paper_detail, name="paper_detail"),
+    path("exams/", exam_views.exams, name="exams"),
+    path("exams/new/", exam_views.exam_new, name="exam_new"),
+    path("exams/<int:pk>/", exam_views.exam_detail, name="exam_detail"),
 ]

@@ -6,6 +6,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from conftest import client_for
+from zhipei.certificates.tests.helpers import matrix_certificate
 
 pytestmark = pytest.mark.django_db
 
@@ -96,6 +97,57 @@ MATRIX = {
         lambda p: {"pk": p.training_class.pk},
         {**staff_only({"instructor", "admin"}), "other_admin": 404},
     ),
+    "console:exam_results": (
+        "get",
+        lambda p: {"pk": p.exam.pk},
+        {**staff_only({"instructor", "admin"}), "other_admin": 404},
+    ),
+    "console:exam_results_export": (
+        "get",
+        lambda p: {"pk": p.exam.pk, "fmt": "csv"},
+        {**staff_only({"instructor", "admin"}), "other_admin": 404},
+    ),
+    "console:class_results": (
+        "get",
+        lambda p: {"pk": p.training_class.pk},
+        {**staff_only({"instructor", "admin"}), "other_admin": 404},
+    ),
+    "console:class_results_export": (
+        "get",
+        lambda p: {"pk": p.training_class.pk, "fmt": "xlsx"},
+        {**staff_only({"instructor", "admin"}), "other_admin": 404},
+    ),
+    # The question bank, papers and exams: instructors and admins of the institution.
+    "console:questions": ("get", None, staff_only(INST_STAFF)),
+    "console:bank_question_new": ("get", None, staff_only(INST_STAFF)),
+    "console:question_edit": (
+        "get",
+        lambda p: {"pk": p.question.pk},
+        {**staff_only({"instructor", "admin"}), "other_admin": 404},
+    ),
+    "console:question_retire": (
+        "post",
+        lambda p: {"pk": p.question.pk},
+        {**staff_only({"instructor", "admin"}, ok=302), "other_admin": 404},
+    ),
+    "console:questions_import": ("get", None, staff_only(INST_STAFF)),
+    "console:questions_template": ("get", None, staff_only(INST_STAFF)),
+    "console:questions_export": ("get", None, staff_only(INST_STAFF)),
+    "console:papers": ("get", None, staff_only(INST_STAFF)),
+    "console:paper_new_fixed": ("get", None, staff_only(INST_STAFF)),
+    "console:paper_new_random": ("get", None, staff_only(INST_STAFF)),
+    "console:paper_detail": (
+        "get",
+        lambda p: {"pk": p.exam.paper_id},
+        {**staff_only({"instructor", "admin"}), "other_admin": 404},
+    ),
+    "console:exams": ("get", None, staff_only(INST_STAFF)),
+    "console:exam_new": ("get", None, staff_only(INST_STAFF)),
+    "console:exam_detail": (
+        "get",
+        lambda p: {"pk": p.exam.pk},
+        {**staff_only({"instructor", "admin"}), "other_admin": 404},
+    ),
     "console:trainee_face": (
         "get",
         lambda p: {"pk": p.trainee.trainee_profile.pk},
@@ -139,6 +191,32 @@ MATRIX = {
         staff_only({"trainee"}, ok=404),
     ),
     "study:api_end": ("post", lambda p: {"session_id": 999999}, staff_only({"trainee"}, ok=404)),
+    "exams:home": ("get", None, staff_only({"trainee"})),
+    "exams:take": ("get", lambda p: {"exam_id": p.exam.pk}, staff_only({"trainee"})),
+    "exams:result": ("get", lambda p: {"attempt_id": p.attempt.pk}, staff_only({"trainee"})),
+    "exams:api_face": (
+        "post",
+        lambda p: {"exam_id": p.exam.pk},
+        staff_only({"trainee"}, ok=409),
+    ),  # the open attempt is the only one allowed
+    "exams:api_start": (
+        "post",
+        lambda p: {"exam_id": p.exam.pk},
+        staff_only({"trainee"}),
+    ),  # resumes the open attempt
+    "exams:api_state": ("get", lambda p: {"attempt_id": p.attempt.pk}, staff_only({"trainee"})),
+    "exams:api_answer": (
+        "post",
+        lambda p: {"attempt_id": p.attempt.pk},
+        staff_only({"trainee"}, ok=400),
+    ),  # no question given
+    "exams:api_leave": ("post", lambda p: {"attempt_id": p.attempt.pk}, staff_only({"trainee"})),
+    "exams:api_recheck": (
+        "post",
+        lambda p: {"attempt_id": p.attempt.pk},
+        staff_only({"trainee"}, ok=400),
+    ),  # no frames
+    "exams:api_submit": ("post", lambda p: {"attempt_id": p.attempt.pk}, staff_only({"trainee"})),
     "trainee:face": ("get", None, staff_only({"trainee"})),
     "trainee:face_enrol": ("get", None, staff_only({"trainee"}, ok=302)),  # no face consent yet
     "trainee:face_verify": ("get", None, staff_only({"trainee"})),
@@ -172,6 +250,46 @@ MATRIX = {
     ),
     "ops:audit": ("get", None, staff_only({"auditor"})),
     "ops:audit_verify": ("post", None, staff_only({"auditor"}, ok=302)),
+    # Certificates: the verification page is public; a certificate of institution A's trainee.
+    "verify:lookup": ("get", None, expect(200)),
+    "verify:detail": ("get", lambda p: {"serial": matrix_certificate(p).serial}, expect(200)),
+    "certificates:mine": ("get", None, staff_only({"trainee"})),
+    "certificates:download": (
+        "get",
+        lambda p: {"pk": matrix_certificate(p).pk},
+        staff_only({"trainee"}),
+    ),
+    "certificates_console:list": ("get", None, staff_only(INST_STAFF)),
+    "certificates_console:for_class": (
+        "get",
+        lambda p: {"pk": p.training_class.pk},
+        {**staff_only({"instructor", "admin"}), "other_admin": 404},
+    ),
+    "certificates_console:issue": (
+        "post",
+        lambda p: {"pk": p.training_class.pk},
+        {**staff_only({"admin"}, ok=302), "other_admin": 404},
+    ),  # nothing chosen: back to the class page with a message
+    "certificates_console:issue_bulk": (
+        "post",
+        lambda p: {"pk": p.training_class.pk},
+        {**staff_only({"admin"}, ok=302), "other_admin": 404},
+    ),
+    "certificates_console:detail": (
+        "get",
+        lambda p: {"pk": matrix_certificate(p).pk},
+        {**staff_only({"instructor", "admin"}), "other_admin": 404},
+    ),
+    "certificates_console:download": (
+        "get",
+        lambda p: {"pk": matrix_certificate(p).pk},
+        {**staff_only({"instructor", "admin"}), "other_admin": 404},
+    ),
+    "certificates_console:revoke": (
+        "post",
+        lambda p: {"pk": matrix_certificate(p).pk},
+        {**staff_only({"admin"}, ok=302), "other_admin": 404},
+    ),  # no reason given: refused with a message
 }
 
 
@@ -234,6 +352,42 @@ def face_personas(personas):
         start_date="2026-12-01",
         end_date="2026-12-31",
         required_xueshi=40,
+    )
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from zhipei.exams.models import Attempt, Exam, Paper
+
+    now = timezone.now()
+    personas.exam = Exam.objects.create(
+        institution=personas.inst_a,
+        title="课程考试",
+        paper=Paper.objects.create(institution=personas.inst_a, title="试卷", mode="fixed"),
+        scope="course",
+        course=personas.course,
+        opens_at=now - timedelta(hours=1),
+        closes_at=now + timedelta(hours=1),
+        duration_minutes=30,
+        requires_completion=False,
+    )
+    personas.attempt = Attempt.objects.create(
+        exam=personas.exam,
+        trainee=profile,
+        institution=personas.inst_a,
+        number=1,
+        started_at=now,
+        deadline=now + timedelta(minutes=30),
+    )
+    from zhipei.exams.services import question_create
+
+    personas.question = question_create(
+        institution=personas.inst_a,
+        by=personas.admin,
+        kind="judge",
+        stem="带电作业可以不穿绝缘鞋。",
+        options=[],
+        answer=[1],
     )
     personas.pending_template = FaceTemplate.objects.create(
         trainee=profile,

@@ -30,6 +30,7 @@ def production_env(tmp_path: Path) -> dict[str, str]:
         "ZHIPEI_SECRET_KEY": base64.b64encode(os.urandom(48)).decode(),
         "ZHIPEI_FIELD_KEYS": f"k1:{key}",
         "ZHIPEI_BLIND_INDEX_KEY": base64.b64encode(os.urandom(32)).decode(),
+        "ZHIPEI_CERT_SIGNING_KEY": base64.b64encode(os.urandom(32)).decode(),
         "ZHIPEI_ALLOWED_HOSTS": "peixun.example.gov.cn",
         "ZHIPEI_SMS_PROVIDER": "aliyun",
         "ZHIPEI_DATA_DIR": str(tmp_path),
@@ -48,6 +49,14 @@ def test_production_refuses_to_start_without_secrets(tmp_path):
     result = run_manage("check", **env)
     assert result.returncode != 0
     assert "ZHIPEI_FIELD_KEY" in result.stderr
+    env = production_env(tmp_path)
+    del env["ZHIPEI_CERT_SIGNING_KEY"]
+    result = run_manage("check", **env)
+    assert result.returncode != 0
+    assert "ZHIPEI_CERT_SIGNING_KEY" in result.stderr
+    env = production_env(tmp_path)
+    env["ZHIPEI_CERT_SIGNING_KEY"] = base64.b64encode(os.urandom(16)).decode()
+    assert "base64 of 32 bytes" in run_manage("check", **env).stderr
     env = production_env(tmp_path)
     env["ZHIPEI_SMS_PROVIDER"] = "console"
     assert "not for production" in run_manage("check", **env).stderr

@@ -101,6 +101,59 @@ GIVEN = [
 ]
 
 
+DEMO_BANK = [
+    (
+        "single",
+        "《安全生产法》规定，生产经营单位的主要负责人对本单位安全生产工作负什么责任？",
+        ["全面责任", "部分责任", "领导责任", "监督责任"],
+        [0],
+    ),
+    ("single", "发现火灾后，应立即拨打的报警电话是？", ["110", "119", "120", "122"], [1]),
+    (
+        "single",
+        "从业人员发现直接危及人身安全的紧急情况时，有权采取的措施是？",
+        ["继续作业", "停止作业或撤离", "等待领导指示", "拍照留存"],
+        [1],
+    ),
+    ("single", "安全色中表示“禁止、停止”的颜色是？", ["红色", "黄色", "蓝色", "绿色"], [0]),
+    (
+        "single",
+        "特种作业人员必须经过专门培训，取得什么后方可上岗？",
+        ["毕业证书", "特种作业操作证", "健康证", "居住证"],
+        [1],
+    ),
+    (
+        "single",
+        "使用灭火器扑救初起火灾时，应对准火焰的哪个部位？",
+        ["顶部", "中部", "根部", "外围"],
+        [2],
+    ),
+    (
+        "multiple",
+        "生产经营单位的从业人员享有下列哪些权利？",
+        ["知情权", "建议权", "拒绝违章指挥权", "随意离岗权"],
+        [0, 1, 2],
+    ),
+    (
+        "multiple",
+        "下列属于个人劳动防护用品的是？",
+        ["安全帽", "安全带", "绝缘手套", "手机"],
+        [0, 1, 2],
+    ),
+    (
+        "multiple",
+        "安全生产工作应当坚持的方针包括？",
+        ["安全第一", "预防为主", "综合治理", "效益优先"],
+        [0, 1, 2],
+    ),
+    ("judge", "从业人员有权拒绝违章指挥和强令冒险作业。", [], [0]),
+    ("judge", "新员工上岗前可以不接受安全生产教育和培训。", [], [1]),
+    ("judge", "安全帽出现裂纹后仍可继续使用。", [], [1]),
+    ("fill", "我国安全生产的方针是：安全第一、____为主、综合治理。", [], [["预防"]]),
+    ("fill", "火警电话是____。", [], [["119", "幺幺九"]]),
+]
+
+
 def demo_id_number(n: int) -> str:
     first17 = f"331102{1985 + n % 15}{(n % 12) + 1:02d}{(n % 27) + 1:02d}{100 + n:03d}"
     return first17 + compute_check_digit(first17)
@@ -117,7 +170,8 @@ class Command(BaseCommand):
             course = self._course(
                 Institution.objects.get(credit_code=make_credit_code(INSTITUTIONS[0]["credit"]))
             )
-            self._class_and_questions(course)
+            training_class = self._class_and_questions(course)
+            self._exams(course, training_class)
         self._print(staff, trainees, course)
 
     def _seed(self) -> tuple[list[User], list[User]]:
@@ -220,7 +274,66 @@ class Command(BaseCommand):
                 )
         return course
 
-    def _class_and_questions(self, course: Course) -> None:
+    def _exams(self, course: Course, training_class: TrainingClass) -> None:
+        """A question bank, a random paper, a course exam (no prerequisite, open for a month,
+        answers shown after submitting) and the class's final exam (after its 学时)."""
+        from zhipei.exams.models import Exam, Question
+        from zhipei.exams.services import exam_create, paper_create, question_create
+
+        institution = course.institution
+        if Exam.objects.filter(institution=institution).exists():
+            return
+        if not Question.objects.filter(institution=institution).exists():
+            for kind, stem, options, answer in DEMO_BANK:
+                question_create(
+                    institution=institution,
+                    by=None,
+                    kind=kind,
+                    stem=stem,
+                    options=options,
+                    answer=answer,
+                    course=course,
+                )
+        paper = paper_create(
+            institution=institution,
+            title="安全生产基础知识 随机卷",
+            by=None,
+            rules=[
+                {"kind": "single", "count": 4, "score": 10},
+                {"kind": "multiple", "count": 2, "score": 15},
+                {"kind": "judge", "count": 2, "score": 10},
+                {"kind": "fill", "count": 1, "score": 10},
+            ],
+        )
+        now = timezone.now()
+        exam_create(
+            institution=institution,
+            by=None,
+            paper=paper,
+            title="安全生产基础知识 课程测验",
+            scope=Exam.Scope.COURSE,
+            course=course,
+            opens_at=now,
+            closes_at=now + timedelta(days=30),
+            duration_minutes=20,
+            max_attempts=3,
+            show_answers=Exam.ShowAnswers.AFTER_SUBMIT,
+            requires_completion=False,
+        )
+        exam_create(
+            institution=institution,
+            by=None,
+            paper=paper,
+            title=f"{training_class.name} 结业考试",
+            scope=Exam.Scope.CLASS,
+            training_class=training_class,
+            opens_at=now,
+            closes_at=now + timedelta(days=30),
+            duration_minutes=30,
+            max_attempts=2,
+        )
+
+    def _class_and_questions(self, course: Course) -> TrainingClass:
         """Each piece on its own, so a demo database from an older version gets the new ones."""
         lesson = Lesson.objects.filter(chapter__course=course).first()
         if lesson is not None and not lesson.questions.exists():
@@ -241,6 +354,7 @@ class Command(BaseCommand):
         training_class.courses.add(course)
         for profile in TraineeProfile.objects.filter(memberships__institution=course.institution):
             ClassMember.objects.get_or_create(training_class=training_class, trainee=profile)
+        return training_class
 
     def _staff(self, username: str, name: str, role: str, **fields: Any) -> User:
         user = User.objects.filter(username=username).first()

@@ -1,0 +1,414 @@
+"""An exam storm under gunicorn + PostgreSQL: N trainees start the same exam at the same moment
+(each drawing their own paper), save an answer every 10 s, then all hand in at once.
+
+Method (one run, one server; the harness is bench/heartbeat.py's):
+
+1. Data. The database of DATABASE_URL (default postgres://postgres@127.0.0.1:5432/zhipei_exam_bench,
+   created if missing, dropped afterwards unless DATABASE_URL was given or --keep-db) is
+   migrated; one institution with a bank of 450 questions (200 single choice, 100 multiple,
+   100 true/false, 50 fill-in) and a random paper drawing 45 of them by rules (20 single x 2,
+   10 multiple x 3, 10 true/false x 2, 5 fill-in x 2 = 100 points, options shuffled), an exam
+   open now for 60 minutes; N trainees, each with a logged-in Django session written to the
+   session store and an exam-start face match recorded just before the storm ("their face
+   checks already passed": recognition itself is measured by bench/face_verify.py).
+2. Start. Every trainee opens a connection and POSTs /exams/api/<exam>/start/ at the same
+   moment (one asyncio.gather); latency runs from writing the request to reading the whole
+   answer, connecting included. Every answer must be HTTP 200 with a paper of 45 questions.
+3. Autosave. For --seconds, every trainee saves one answer (a valid one, to the next question
+   of their paper) every 10 s, their first save at a random moment of the first 10 s (open
+   loop: the rate is what the trainees ask, the latency what the server gives).
+4. Grading. Every trainee POSTs /submit/ at the same moment; the server grades each attempt
+   (objective items, fill-ins normalised) and writes the score. ``grading_per_s`` = attempts
+   submitted and graded / seconds from the first request to the last answer.
+
+Prints exam_start_p50_ms, exam_start_p99_ms (goal <= 500), exam_start_errors, autosave_rps,
+autosave_p99_ms, autosave_errors, grading_per_s, submit_p99_ms and the run's sizes.
+
+Run: .venv/bin/python bench/exam_storm.py [--trainees 300] [--seconds 60] [--workers W]
+     [--threads T] [--keep-db]
+Only name=value lines go to stdout; progress and diagnostics go to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import secrets
+import shutil
+import string
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from heartbeat import (  # noqa: E402 - the harness lives beside this script
+    BACKEND,
+    HOST,
+    BenchError,
+    Gunicorn,
+    HttpConnection,
+    PhaseStats,
+    _make_learner,
+    _serial_base,
+    check_connection_budget,
+    configure_environment,
+    database_name,
+    describe,
+    drop_database,
+    ensure_database,
+    log,
+    measured,
+    raise_fd_limit,
+    setup_django,
+    timed,
+)
+
+RULES = [
+    {"kind": "single", "count": 20, "score": 2},
+    {"kind": "multiple", "count": 10, "score": 3},
+    {"kind": "judge", "count": 10, "score": 2},
+    {"kind": "fill", "count": 5, "score": 2},
+]
+BANK = {"single": 200, "multiple": 100, "judge": 100, "fill": 50}
+SAVE_EVERY = 10.0  # seconds between one trainee's saves
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/zhipei_exam_bench"
+
+
+@dataclass
+class Trainee:
+    profile_id: int
+    cookie: bytes  # Cookie and X-CSRFToken header lines
+    attempt: int = 0
+    questions: list[dict[str, Any]] = field(default_factory=list)
+    saved: int = 0
+
+
+def create_exam_and_trainees(count: int) -> tuple[int, list[Trainee]]:
+    from datetime import timedelta
+
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.db import transaction
+    from django.utils import timezone
+
+    from zhipei.core.tests.factories import InstitutionFactory
+    from zhipei.courses.models import Course
+    from zhipei.exams.models import Exam, Question
+    from zhipei.exams.services import exam_create, paper_create
+    from zhipei.lib.creditcode import make_credit_code
+
+    alphabet = string.ascii_letters + string.digits
+    trainees: list[Trainee] = []
+    with transaction.atomic():
+        serial = _serial_base()
+        institution = InstitutionFactory(
+            name=f"考试基准培训学校{serial}",
+            credit_code=make_credit_code(f"52331102MJ{serial:07d}"),
+            licence_no=f"教民1331102{serial:07d}",
+        )
+        course = Course.objects.create(
+            institution=institution, title="考试基准课程", kind=Course.Kind.VOCATIONAL
+        )
+        questions = []
+        for kind, n in BANK.items():
+            for i in range(n):
+                if kind == "fill":
+                    options, answer = [], [[str(i), f"{i}号"], ["Hz"]]
+                elif kind == "judge":
+                    options, answer = ["正确", "错误"], [i % 2]
+                else:
+                    options = [f"选项{j}" for j in range(4)]
+                    answer = [i % 4] if kind == "single" else sorted({i % 4, (i + 1) % 4})
+                questions.append(
+                    Question(
+                        institution=institution,
+                        course=course,
+                        kind=kind,
+                        stem=f"{kind} 第 {i} 题：这是一道基准测试题目，题干长度与真实题目相当。",
+                        options=options,
+                        answer=answer,
+                        difficulty=1 + i % 3,
+                    )
+                )
+        Question.objects.bulk_create(questions)
+        paper = paper_create(institution=institution, title="基准随机卷", by=None, rules=RULES)
+        now = timezone.now()
+        exam = exam_create(
+            institution=institution,
+            by=None,
+            title="基准考试",
+            paper=paper,
+            scope=Exam.Scope.COURSE,
+            course=course,
+            opens_at=now - timedelta(minutes=1),
+            closes_at=now + timedelta(hours=3),
+            duration_minutes=60,
+            requires_completion=False,
+        )
+        for i in range(count):
+            user = _make_learner(institution, serial + i)
+            store = SessionStore()
+            store["_auth_user_id"] = str(user.pk)
+            store["_auth_user_backend"] = BACKEND
+            store["_auth_user_hash"] = user.get_session_auth_hash()
+            store["last_seen"] = time.time()
+            store.save()
+            csrf = "".join(secrets.choice(alphabet) for _ in range(32))
+            trainees.append(
+                Trainee(
+                    profile_id=user.trainee_profile.pk,
+                    cookie=(
+                        f"Cookie: sessionid={store.session_key}; csrftoken={csrf}\r\n"
+                        f"X-CSRFToken: {csrf}\r\n"
+                    ).encode(),
+                )
+            )
+            if (i + 1) % 100 == 0:
+                log(f"  {i + 1}/{count} trainees")
+    return exam.pk, trainees
+
+
+def record_face_matches(exam_id: int, trainees: list[Trainee]) -> None:
+    """The exam-start face checks, passed just now (a match opens the exam for 5 minutes)."""
+    from zhipei.exams.models import Exam
+    from zhipei.faces.models import Decision, FaceAttempt, Purpose
+
+    exam = Exam.objects.get(pk=exam_id)
+    FaceAttempt.objects.bulk_create(
+        FaceAttempt(
+            trainee_id=t.profile_id,
+            institution_id=exam.institution_id,
+            purpose=Purpose.EXAM_START,
+            decision=Decision.MATCH,
+            distance=0.3,
+            threshold=0.5,
+            context=f"exam:{exam_id}",
+        )
+        for t in trainees
+    )
+
+
+def post(path: str, trainee: Trainee, body: bytes = b"") -> bytes:
+    return (
+        (
+            f"POST {path} HTTP/1.1\r\nHost: {HOST}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+        ).encode()
+        + trainee.cookie
+        + b"\r\n"
+        + body
+    )
+
+
+def answer_for(question: dict[str, Any]) -> Any:
+    """A well-formed answer (right or wrong does not matter to the server's work)."""
+    if question["kind"] == "fill":
+        return ["１２", " hz"][: question["blanks"]] + [""] * max(0, question["blanks"] - 2)
+    if question["kind"] == "multiple":
+        return [0, 1]
+    return [random.randrange(len(question["options"]))]  # noqa: S311 - not a secret
+
+
+async def start_phase(exam_id: int, trainees: list[Trainee], port: int) -> PhaseStats:
+    stats = PhaseStats()
+    conns = [HttpConnection(port) for _ in trainees]
+    path = f"/exams/api/{exam_id}/start/"
+
+    async def one(trainee: Trainee, conn: HttpConnection) -> None:
+        answer = await timed(conn, post(path, trainee), stats)
+        if answer is None or answer[0] != 200:
+            return
+        state = json.loads(answer[1])
+        trainee.attempt, trainee.questions = state["attempt"], state["questions"]
+
+    try:
+        with measured(stats):
+            await asyncio.gather(*(one(t, c) for t, c in zip(trainees, conns, strict=True)))
+    finally:
+        for conn in conns:
+            conn.close()
+    return stats
+
+
+async def autosave_phase(trainees: list[Trainee], port: int, seconds: float) -> PhaseStats:
+    stats = PhaseStats()
+
+    async def one(trainee: Trainee) -> None:
+        conn = HttpConnection(port)  # gunicorn closes idle keep-alives: a connection per save
+        await asyncio.sleep(random.uniform(0, SAVE_EVERY))  # noqa: S311
+        path = f"/exams/api/attempts/{trainee.attempt}/answer/"
+        while time.monotonic() < deadline:
+            question = trainee.questions[trainee.saved % len(trainee.questions)]
+            body = json.dumps({"question": question["id"], "value": answer_for(question)})
+            planned = time.monotonic() + SAVE_EVERY
+            answer = await timed(conn, post(path, trainee, body.encode()), stats)
+            conn.close()
+            if answer is not None and answer[0] == 200:
+                trainee.saved += 1
+            await asyncio.sleep(max(0.0, min(planned, deadline) - time.monotonic()))
+
+    with measured(stats):
+        deadline = time.monotonic() + seconds
+        await asyncio.gather(*(one(t) for t in trainees))
+    # The rate over the window the trainees were asked to save in (a save in flight at the
+    # deadline still counts: it was asked for within it).
+    stats.elapsed = seconds
+    return stats
+
+
+WARM_PATH = "/exams/api/attempts/0/answer/"  # no such attempt: a 404 after the whole stack
+WARM_BODY = b'{"question": 1, "value": [0]}'
+
+
+async def warm_up(trainees: list[Trainee], port: int, workers: int) -> None:
+    """Every worker process imports and connects lazily: a few authenticated requests per
+    worker first, so that the storm measures the exam, not the server's first breath."""
+    stats = PhaseStats()
+    conns = [HttpConnection(port) for _ in range(workers * 4)]
+    await asyncio.gather(
+        *(
+            timed(c, post(WARM_PATH, trainees[n % len(trainees)], WARM_BODY), stats)
+            for n, c in enumerate(conns)
+        )
+    )
+    for conn in conns:
+        conn.close()
+    if stats.statuses.get(404, 0) != len(conns):
+        raise BenchError(f"warm-up requests answered {dict(stats.statuses)}, expected 404s")
+
+
+async def submit_phase(trainees: list[Trainee], port: int) -> PhaseStats:
+    stats = PhaseStats()
+    conns = [HttpConnection(port) for _ in trainees]
+    try:
+        with measured(stats):
+            await asyncio.gather(
+                *(
+                    timed(c, post(f"/exams/api/attempts/{t.attempt}/submit/", t), stats)
+                    for t, c in zip(trainees, conns, strict=True)
+                )
+            )
+    finally:
+        for conn in conns:
+            conn.close()
+    return stats
+
+
+def check_results(exam_id: int, trainees: list[Trainee]) -> str:
+    from django.db.models import Count
+
+    from zhipei.exams.models import Attempt
+
+    by_status = dict(
+        Attempt.objects.filter(exam_id=exam_id)
+        .values_list("status")
+        .annotate(n=Count("id"))
+        .values_list("status", "n")
+    )
+    graded = Attempt.objects.filter(exam_id=exam_id, score__isnull=False).count()
+    saved = sum(t.saved for t in trainees)
+    return f"attempts by status {by_status}; graded {graded}; answers saved {saved}"
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--trainees", type=int, default=300)
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--keep-db", action="store_true")
+    args = parser.parse_args()
+    if args.trainees < 1 or args.seconds <= 0 or args.workers < 1 or args.threads < 1:
+        parser.error("--trainees, --seconds, --workers and --threads must be positive")
+    return args
+
+
+def main() -> int:
+    args = parse_args()
+    from_env = bool(os.environ.get("DATABASE_URL"))
+    url = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+    data_dir = tempfile.mkdtemp(prefix="zhipei-exam-storm-")
+    server: Gunicorn | None = None
+    results: dict[str, object] = {}
+    database_ready = False
+    try:
+        raise_fd_limit(args.trainees)
+        ensure_database(url)
+        database_ready = True
+        configure_environment(url, data_dir)
+        setup_django()
+        check_connection_budget(args.workers, args.threads)
+        log(f"creating the bank, the paper, the exam and {args.trainees} trainees")
+        exam_id, trainees = create_exam_and_trainees(args.trainees)
+        server = Gunicorn(args.workers, args.threads, Path(data_dir) / "gunicorn.log")
+        server.start()
+        asyncio.run(warm_up(trainees, server.port, args.workers))
+        record_face_matches(exam_id, trainees)
+
+        log(f"start: {args.trainees} trainees at the same moment")
+        starts = asyncio.run(start_phase(exam_id, trainees, server.port))
+        log(describe("start", starts))
+        short = [t for t in trainees if len(t.questions) != sum(r["count"] for r in RULES)]
+        if starts.errors or short:
+            raise BenchError(f"{starts.errors} starts failed, {len(short)} papers incomplete")
+
+        log(f"autosave: one answer per trainee every {SAVE_EVERY:g} s for {args.seconds:g} s")
+        saves = asyncio.run(autosave_phase(trainees, server.port, args.seconds))
+        log(describe("autosave", saves))
+
+        log("submit: every trainee hands in at the same moment")
+        submits = asyncio.run(submit_phase(trainees, server.port))
+        log(describe("submit", submits))
+        log(check_results(exam_id, trainees))
+
+        problems = server.problems()
+        for line in problems[:15]:
+            log(f"  server: {line}")
+        if not problems:
+            log("server log: no errors or warnings")
+        results = {
+            "exam_start_p50_ms": f"{starts.percentile_ms(0.5):.1f}",
+            "exam_start_p99_ms": f"{starts.percentile_ms(0.99):.1f}",
+            "exam_start_errors": starts.errors,
+            "autosave_rps": f"{saves.rps:.1f}",
+            "autosave_p50_ms": f"{saves.percentile_ms(0.5):.1f}",
+            "autosave_p99_ms": f"{saves.percentile_ms(0.99):.1f}",
+            "autosave_errors": saves.errors,
+            "grading_per_s": f"{submits.rps:.1f}",
+            "submit_p99_ms": f"{submits.percentile_ms(0.99):.1f}",
+            "submit_errors": submits.errors,
+            "trainees": args.trainees,
+            "questions_per_paper": sum(r["count"] for r in RULES),
+            "seconds": f"{args.seconds:g}",
+            "gunicorn_workers": args.workers,
+        }
+    except BenchError as exc:
+        log(f"error: {exc}")
+        if server is not None and server.proc is not None:
+            log(f"gunicorn output (last lines):\n{server.tail()}")
+        return 1
+    finally:
+        if server is not None:
+            server.stop()
+        if "django" in sys.modules:
+            from django.db import connections
+
+            connections.close_all()
+        if database_ready and (from_env or args.keep_db):
+            log(f"kept database {database_name(url)}")
+        elif database_ready:
+            drop_database(url)
+        shutil.rmtree(data_dir, ignore_errors=True)
+    for name, value in results.items():
+        print(f"{name}={value}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,183 @@
+"""Exam reads: what a trainee may sit, results, and the class result certificates quote."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from zhipei.accounts.models import TraineeProfile
+from zhipei.courses.models import TrainingClass
+from zhipei.exams.models import Attempt, Exam
+
+
+@dataclass(frozen=True)
+class ExamResult:
+    exam_id: int
+    exam_title: str
+    attempt_id: int
+    score: Decimal
+    passed: bool
+    submitted_at: object
+
+
+def _best(attempts: QuerySet[Attempt]) -> ExamResult | None:
+    """The best valid submitted attempt (a voided attempt never counts)."""
+    attempt = (
+        attempts.filter(status=Attempt.Status.SUBMITTED, score__isnull=False)
+        .exclude(end_reason=Attempt.EndReason.FACE_FAILED)
+        .select_related("exam")
+        .defer("paper", "answers", "marks", "exam__pool")
+        .order_by("-score", "submitted_at")
+        .first()
+    )
+    if attempt is None or attempt.score is None:
+        return None
+    return ExamResult(
+        exam_id=attempt.exam_id,
+        exam_title=attempt.exam.title,
+        attempt_id=attempt.pk,
+        score=attempt.score,
+        passed=bool(attempt.passed),
+        submitted_at=attempt.submitted_at,
+    )
+
+
+def class_exam_result(trainee: TraineeProfile, training_class: TrainingClass) -> ExamResult | None:
+    """The trainee's best valid result in the class's final exam(s), or None if never sat."""
+    return _best(
+        Attempt.objects.filter(
+            trainee=trainee, exam__scope=Exam.Scope.CLASS, exam__training_class=training_class
+        )
+    )
+
+
+def exam_result(trainee: TraineeProfile, exam: Exam) -> ExamResult | None:
+    return _best(Attempt.objects.filter(trainee=trainee, exam=exam))
+
+
+def exams_for_trainee(profile: TraineeProfile) -> QuerySet[Exam]:
+    """Exams of the trainee's institutions that concern them: a course or lesson exam of one of
+    those institutions, or the final exam of a class they are in."""
+    return (
+        Exam.objects.filter(institution__memberships__trainee=profile)
+        .filter(~Q(scope=Exam.Scope.CLASS) | Q(training_class__members__trainee=profile))
+        .select_related("paper", "lesson", "course", "training_class")
+        .defer("pool")
+        .distinct()
+    )
+
+
+# --- results for the console ---------------------------------------------------------------------
+
+RESULT_HEADER = [
+    "姓名",
+    "身份证号（脱敏）",
+    "考试",
+    "考试类型",
+    "第几次",
+    "开始时间",
+    "交卷时间",
+    "用时（分钟）",
+    "得分",
+    "总分",
+    "成绩（百分制）",
+    "是否及格",
+    "交卷方式",
+    "考前人脸核验",
+    "过程抽查次数",
+    "抽查未通过次数",
+    "离开页面次数",
+]
+
+
+def exam_attempts(institution_id: int) -> QuerySet[Attempt]:
+    """An institution's attempts, with what a results table or export shows (no paper, no
+    answers: those are large and not needed)."""
+    return (
+        Attempt.objects.filter(institution_id=institution_id)
+        .select_related("trainee__user", "exam", "start_face")
+        .defer("paper", "answers", "marks", "exam__pool")
+        .order_by("exam_id", "trainee_id", "number")
+    )
+
+
+def _when(value: Any) -> str:
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S") if value else ""
+
+
+def result_row(attempt: Attempt) -> list[Any]:
+    submitted = attempt.status == Attempt.Status.SUBMITTED
+    return [
+        attempt.trainee.user.name,
+        attempt.trainee.id_number_masked,
+        attempt.exam.title,
+        attempt.exam.get_scope_display(),
+        attempt.number,
+        _when(attempt.started_at),
+        _when(attempt.submitted_at),
+        round(attempt.duration_seconds / 60, 1) if submitted else "",
+        float(attempt.points) if attempt.points is not None else "",
+        float(attempt.total_points),
+        float(attempt.score) if attempt.score is not None else "",
+        ("无效" if attempt.invalid else "是" if attempt.passed else "否")
+        if submitted
+        else "作答中",
+        attempt.get_end_reason_display() if submitted else "",
+        attempt.start_face.get_decision_display() if attempt.start_face else "",
+        attempt.face_checks,
+        attempt.face_failures,
+        attempt.page_leaves,
+    ]
+
+
+CLASS_HEADER = [
+    "姓名",
+    "身份证号（脱敏）",
+    "有效学时",
+    "要求学时",
+    "学时达标",
+    "最好成绩",
+    "是否及格",
+    "考试次数",
+    "离开页面次数（合计）",
+    "抽查未通过（合计）",
+]
+
+
+def class_summary(training_class: TrainingClass) -> list[list[Any]]:
+    """Per member of the class: valid 学时 against the requirement, and the class exams'
+    best valid score, attempts, page leaves and failed face checks (three queries)."""
+    from zhipei.study.selectors import class_xueshi
+
+    hours = class_xueshi(training_class)
+    attempts: dict[int, list[Attempt]] = {}
+    for attempt in Attempt.objects.filter(
+        exam__training_class=training_class, exam__scope=Exam.Scope.CLASS
+    ).defer("paper", "answers", "marks"):
+        attempts.setdefault(attempt.trainee_id, []).append(attempt)
+    rows = []
+    required = float(training_class.required_xueshi)
+    for member in training_class.members.select_related("trainee__user").order_by("enrolled_at"):
+        mine = attempts.get(member.trainee_id, [])
+        valid = [a for a in mine if a.score is not None and not a.invalid]
+        best = max(valid, key=lambda a: a.score or 0, default=None)
+        done = round(hours.get(member.trainee_id, 0.0), 2)
+        rows.append(
+            [
+                member.trainee.user.name,
+                member.trainee.id_number_masked,
+                done,
+                required,
+                "是" if done >= required else "否",
+                float(best.score) if best and best.score is not None else "",
+                ("是" if best.passed else "否") if best else "",
+                len(mine),
+                sum(a.page_leaves for a in mine),
+                sum(a.face_failures for a in mine),
+            ]
+        )
+    return rows
