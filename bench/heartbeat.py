@@ -39,7 +39,9 @@ that failed counts too (one that timed out with the timeout as its latency, a lo
 ``heartbeat_errors`` counts requests without a 200 answer (other statuses, timeouts, dropped
 connections). The load client runs on the same machine and competes with gunicorn and
 PostgreSQL for the CPU: stderr shows how busy the host and the client were; the heartbeat/no-op
-ratio is less sensitive to that than either rate.
+ratio is less sensitive to that than either rate. ``*_server_cpu_ms`` is the CPU time (user and
+system) of gunicorn's processes and of the PostgreSQL backends connected to the bench database,
+per HTTP 200 answer: what one answer costs the server, whatever else the machine is running.
 
 Run: .venv/bin/python bench/heartbeat.py [--learners 500] [--seconds 30] [--workers W]
      [--threads T] [--keep-db]
@@ -224,6 +226,7 @@ def _make_learner(institution: Any, serial: int) -> Any:
 def create_learners(count: int) -> list[Learner]:
     from django.contrib.sessions.backends.db import SessionStore
     from django.db import transaction
+    from django.db.models import F
     from django.utils import timezone
 
     from zhipei.core.tests.factories import InstitutionFactory
@@ -268,6 +271,9 @@ def create_learners(count: int) -> list[Learner]:
                 device="bench",
                 user_agent="zhipei-bench",
             )
+            token = session_token(
+                session_id=session.pk, user_id=user.pk, trainee_id=user.trainee_profile.pk
+            )
             store = SessionStore()
             store["_auth_user_id"] = str(user.pk)
             store["_auth_user_backend"] = BACKEND
@@ -282,7 +288,7 @@ def create_learners(count: int) -> list[Learner]:
                     cookie=(
                         f"Cookie: sessionid={store.session_key}; csrftoken={csrf}\r\n"
                         f"X-CSRFToken: {csrf}\r\n"
-                        f"X-Study-Token: {session_token(session_id=session.pk, user_id=user.pk)}\r\n"
+                        f"X-Study-Token: {token}\r\n"
                     ).encode(),
                 )
             )
@@ -298,18 +304,20 @@ def create_learners(count: int) -> list[Learner]:
             next_face_at=far,
             next_quiz_at=far,
             last_activity_at=now,
+            version=F("version") + 1,
         )
     return learners
 
 
 def mark_activity(learners: list[Learner]) -> None:
     """Setting up takes a while: the sessions' last interaction is now, not then."""
+    from django.db.models import F
     from django.utils import timezone
 
     from zhipei.study.models import StudySession
 
     StudySession.objects.filter(pk__in=[x.session_id for x in learners]).update(
-        last_activity_at=timezone.now()
+        last_activity_at=timezone.now(), version=F("version") + 1
     )
 
 
@@ -458,6 +466,12 @@ class PhaseStats:
     elapsed: float = 0.0
     client_cpu: float = 0.0  # CPU seconds of this process during the phase
     host_busy: float = 0.0  # busy CPUs of the whole machine, on average
+    server_cpu: float = 0.0  # CPU seconds of gunicorn (master and workers)
+    db_cpu: float = 0.0  # CPU seconds of the PostgreSQL backends connected to the bench database
+
+    def cpu_ms_per_answer(self) -> float:
+        """Server-side CPU (gunicorn and its database backends) per HTTP 200 answer."""
+        return (self.server_cpu + self.db_cpu) / self.ok * 1000 if self.ok else math.nan
 
     @property
     def errors(self) -> int:
@@ -612,8 +626,56 @@ def host_cpu_ticks() -> tuple[int, int]:
     return sum(values) - idle, sum(values)
 
 
+def process_cpu(pids: list[int]) -> dict[int, float]:
+    """CPU seconds (user + system) of each process that still exists."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    cpu = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        cpu[pid] = (int(fields[11]) + int(fields[12])) / ticks
+    return cpu
+
+
+def server_pids(master: int) -> list[int]:
+    """gunicorn's master and its workers."""
+    pids = [master]
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            if ppid == master:
+                pids.append(int(entry.name))
+    return pids
+
+
+def backend_pids() -> list[int]:
+    """The PostgreSQL backends serving the bench database (gunicorn's connections). Not through
+    Django: this runs inside the load client's event loop."""
+    import psycopg
+
+    with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchall()
+    return [row[0] for row in rows]
+
+
+def cpu_delta(before: dict[int, float], after: dict[int, float]) -> float:
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
+
+
 @contextmanager
-def measured(stats: PhaseStats) -> Iterator[None]:
+def measured(stats: PhaseStats, master: int) -> Iterator[None]:
+    """Time, client and host CPU, and the CPU of gunicorn and of its database backends: the
+    server-side CPU per answer does not depend on what else the machine is running."""
+    server0 = process_cpu(server_pids(master))
+    db0 = process_cpu(backend_pids())
     cpu0, (busy0, total0), t0 = time.process_time(), host_cpu_ticks(), time.perf_counter()
     yield
     stats.elapsed = time.perf_counter() - t0
@@ -621,9 +683,13 @@ def measured(stats: PhaseStats) -> Iterator[None]:
     busy1, total1 = host_cpu_ticks()
     cores = os.cpu_count() or 1
     stats.host_busy = (busy1 - busy0) / max(1, total1 - total0) * cores
+    stats.server_cpu = cpu_delta(server0, process_cpu(server_pids(master)))
+    stats.db_cpu = cpu_delta(db0, process_cpu(backend_pids()))
 
 
-async def heartbeat_phase(learners: list[Learner], port: int, seconds: float) -> PhaseStats:
+async def heartbeat_phase(
+    learners: list[Learner], port: int, seconds: float, master: int
+) -> PhaseStats:
     # The baselines' connections are closed, the measured loop opens fresh ones: gunicorn drops
     # keep-alive connections idle for 2 s, and early ones idle while later baselines queue.
     first = [HttpConnection(port) for _ in learners]
@@ -645,7 +711,7 @@ async def heartbeat_phase(learners: list[Learner], port: int, seconds: float) ->
                 stats.not_active += 1
 
     try:
-        with measured(stats):
+        with measured(stats, master):
             deadline = time.monotonic() + seconds
             await asyncio.gather(
                 *(learner_loop(x, c) for x, c in zip(learners, conns, strict=True))
@@ -656,7 +722,7 @@ async def heartbeat_phase(learners: list[Learner], port: int, seconds: float) ->
             conn.close()
 
 
-async def noop_phase(clients: int, port: int, seconds: float) -> PhaseStats:
+async def noop_phase(clients: int, port: int, seconds: float, master: int) -> PhaseStats:
     request = b"GET /livez HTTP/1.1\r\nHost: %s\r\n\r\n" % HOST.encode()
     stats = PhaseStats()
     conns = [HttpConnection(port) for _ in range(clients)]
@@ -670,7 +736,7 @@ async def noop_phase(clients: int, port: int, seconds: float) -> PhaseStats:
                 stats.not_active += 1
 
     try:
-        with measured(stats):
+        with measured(stats, master):
             deadline = time.monotonic() + seconds
             await asyncio.gather(*(client_loop(c) for c in conns))
         return stats
@@ -686,7 +752,12 @@ def describe(name: str, stats: PhaseStats) -> str:
         f"p50 {stats.percentile_ms(0.5):.1f} ms, p99 {stats.percentile_ms(0.99):.1f} ms, "
         f"max {max(stats.latencies, default=0) * 1000:.0f} ms; "
         f"host CPU busy {stats.host_busy:.2f} of {os.cpu_count()} cores, "
-        f"load client {stats.client_cpu / max(stats.elapsed, 1e-9):.2f} core"
+        f"load client {stats.client_cpu / max(stats.elapsed, 1e-9):.2f} core, "
+        f"gunicorn {stats.server_cpu / max(stats.elapsed, 1e-9):.2f} core, "
+        f"its PostgreSQL backends {stats.db_cpu / max(stats.elapsed, 1e-9):.2f} core; "
+        f"server CPU per answer {stats.cpu_ms_per_answer():.2f} ms "
+        f"(gunicorn {stats.server_cpu / max(stats.ok, 1) * 1000:.2f}, "
+        f"PostgreSQL {stats.db_cpu / max(stats.ok, 1) * 1000:.2f})"
     )
 
 
@@ -754,7 +825,9 @@ def main() -> int:
         before = count_rows()
         mark_activity(learners)
         log(f"heartbeats: {args.learners} learners for {args.seconds:g} s")
-        beats = asyncio.run(heartbeat_phase(learners, server.port, args.seconds))
+        assert server.proc is not None  # noqa: S101 - started above
+        master = server.proc.pid
+        beats = asyncio.run(heartbeat_phase(learners, server.port, args.seconds, master))
         log(describe("heartbeats", beats))
         if beats.not_active:
             log(f"WARNING: {beats.not_active} heartbeat answers were 200 but not active")
@@ -766,7 +839,7 @@ def main() -> int:
         log(study_summary(learners))
 
         log(f"no-op: {args.learners} clients GET /livez for {args.seconds:g} s")
-        noop = asyncio.run(noop_phase(args.learners, server.port, args.seconds))
+        noop = asyncio.run(noop_phase(args.learners, server.port, args.seconds, master))
         log(describe("no-op", noop))
         if noop.not_active:
             log(f"WARNING: {noop.not_active} /livez answers were 200 but not 'ok'")
@@ -788,6 +861,8 @@ def main() -> int:
             "noop_rps": f"{noop.rps:.1f}",
             "noop_p99_ms": f"{noop.percentile_ms(0.99):.2f}",
             "heartbeat_to_noop_ratio": f"{beats.rps / noop.rps:.3f}" if noop.rps else "nan",
+            "heartbeat_server_cpu_ms": f"{beats.cpu_ms_per_answer():.2f}",
+            "noop_server_cpu_ms": f"{noop.cpu_ms_per_answer():.2f}",
             "db_rows_per_study_hour": f"{sum(added.values()) / study_hours:.1f}",
             "learners": args.learners,
             "seconds": f"{args.seconds:g}",

@@ -83,7 +83,25 @@ class State:
     open_run: bool = False  # whether the last interval extended the last run
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        # What ``asdict`` gives, written out: this runs on every heartbeat and asdict deep-copies.
+        return {
+            "duration": self.duration,
+            "last_seq": self.last_seq,
+            "last_at": self.last_at,
+            "last_position": self.last_position,
+            "furthest": self.furthest,
+            "credited": self.credited,
+            "pending": [
+                {
+                    "start_at": r.start_at,
+                    "end_at": r.end_at,
+                    "from_pos": r.from_pos,
+                    "to_pos": r.to_pos,
+                }
+                for r in self.pending
+            ],
+            "open_run": self.open_run,
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> State:

@@ -4,6 +4,8 @@ are added only when something happens (a segment confirmed, a new reason, a ques
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 from django.utils import timezone
 
@@ -64,6 +66,10 @@ class StudySession(models.Model):
     open_interval = models.ForeignKey(
         "UncreditedInterval", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Bumped by every write of the row (``save()`` does it; a queryset ``update()`` of a live
+    # session must too): the heartbeat's fast path reads the row without a lock and writes it
+    # only if the version is still the one it read (see study/services.py).
+    version = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         verbose_name = "学习会话"
@@ -76,6 +82,19 @@ class StudySession(models.Model):
 
     def __str__(self) -> str:
         return f"{self.trainee_id} {self.lesson_id} {self.get_status_display()}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Every update bumps ``version``, in the database: even a stale instance moves it on."""
+        if self._state.adding:
+            super().save(*args, **kwargs)
+            return
+        fields = kwargs.get("update_fields")
+        if fields is not None and "version" not in fields:
+            kwargs["update_fields"] = [*fields, "version"]
+        setattr(self, "version", models.F("version") + 1)  # noqa: B010 - an expression, not an int
+        super().save(*args, **kwargs)
+        # Read again on first use (a deferred field), not now: nothing on the hot path needs it.
+        self.__dict__.pop("version", None)
 
     @property
     def invalid(self) -> bool:

@@ -1,9 +1,11 @@
 """Supervised study: starting a session, heartbeats through the ledger, face re-checks, pop-up
-questions, the idle stop and the end of a session. Every call holds the session's row lock, so
-heartbeats of one session are applied one at a time, in the order the server received them."""
+questions, the idle stop and the end of a session. Every call holds the session's row lock, or
+(the heartbeat's fast path) writes the row only if no one wrote it since it was read, so the
+heartbeats of one session are applied one at a time, each to the state the one before left."""
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import Error, connection, transaction
 from django.db.models import Sum
 from django.http import HttpRequest
 from django.utils import timezone
@@ -145,15 +147,26 @@ class HeartbeatInput:
 
 
 def heartbeat_record(
-    *, session_id: int, user_id: int, beat: HeartbeatInput, now: datetime | None = None
+    *,
+    session_id: int,
+    user_id: int,
+    beat: HeartbeatInput,
+    now: datetime | None = None,
+    trainee_id: int | None = None,
 ) -> dict[str, Any]:
     """Apply one heartbeat; returns what the player must do next (pause, face check, question).
 
-    ``user_id`` is the trainee's user (from the session's signed token): one locked row read, one
-    write, nothing else on the common path."""
+    ``user_id`` and ``trainee_id`` are the trainee's user and profile (from the session's signed
+    token). The common heartbeat (an active session, nothing falling due) takes the fast path:
+    one row read, one conditional write. Everything else, a fast path that lost a race, and a
+    token without ``trainee_id`` run here, under the row lock."""
     now = now or timezone.now()
+    if trainee_id is not None:
+        answer = _heartbeat_fast(session_id, trainee_id, beat, now)
+        if answer is not None:
+            return answer
     with transaction.atomic():
-        session = _locked(session_id, user_id=user_id)
+        session = _locked(session_id, user_id=user_id, trainee_id=trainee_id)
         if session.status == StudySession.Status.ENDED:
             return _answer(session, now)
         state = ledger.State.from_json(session.ledger)
@@ -202,12 +215,222 @@ def heartbeat_record(
         return _answer(session, now, policy, state)
 
 
+# The fast path's statements, written out: building them with the ORM cost more CPU than all the
+# rest of a heartbeat.
+_FAST_READ = (
+    "SELECT s.status, s.ledger, s.last_activity_at, s.last_beat_at, s.face_due_at,"
+    " s.next_face_at, s.next_quiz_at, s.quiz_id, s.daily_base_seconds, s.confirmed_seconds,"
+    " s.institution_id, s.version, s.open_interval_id, u.reason, u.ended_at, u.seconds"
+    " FROM study_studysession s"
+    " LEFT JOIN study_uncreditedinterval u ON u.id = s.open_interval_id"
+    " WHERE s.id = %s AND s.trainee_id = %s"
+)
+_FAST_WRITE = (
+    "UPDATE study_studysession SET ledger = %s, credited_seconds = %s, last_activity_at = %s,"
+    " last_beat_at = %s, open_interval_id = %s, version = version + 1"
+    " WHERE id = %s AND version = %s"
+)
+_FAST_MERGE = "UPDATE study_uncreditedinterval SET ended_at = %s, seconds = %s WHERE id = %s"
+
+
+class _RowChanged(Exception):
+    """The session row changed since the fast path read it: roll back, take the locked path."""
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """A datetime as the ORM would give it (SQLite's raw rows are naive UTC)."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+def _fast_read(session_id: int, trainee_id: int) -> tuple[Any, ...] | None:
+    """The session row, if it is the trainee's, and its open interval (no lock).
+
+    With ``CONN_HEALTH_CHECKS`` Django sends ``SELECT 1`` before a request's first query on a
+    persistent connection: a round trip per heartbeat. This read is that check instead: if it
+    fails on a reused connection, the connection is closed and the read made again on a new one,
+    as the health check would have done."""
+
+    def read() -> tuple[Any, ...] | None:
+        with connection.cursor() as cursor:
+            cursor.execute(_FAST_READ, [session_id, trainee_id])
+            return cursor.fetchone()
+
+    db: Any = connection  # health_check_* are Django's, not in its type stubs
+    if (
+        db.connection is not None
+        and db.health_check_enabled
+        and not db.health_check_done
+        and not db.in_atomic_block
+    ):
+        db.health_check_done = True
+        try:
+            return read()
+        except Error:
+            db.close()
+    return read()
+
+
+def _heartbeat_fast(
+    session_id: int, trainee_id: int, beat: HeartbeatInput, now: datetime
+) -> dict[str, Any] | None:
+    """The common heartbeat, without the ORM and without a lock: an active session with nothing
+    falling due (no face check, no question, no idle stop, no daily cap, no too-short segment to
+    take back). Such a heartbeat changes only the ledger, the credit and two times of its
+    session row, and records its uncredited part (network jitter, a paused or hidden player) as
+    ``_uncredit`` would: merged into the open interval, or as a new one.
+
+    The row is read without a lock and written only if its ``version`` is still the one read
+    (every other write bumps it; the open interval changes only with its session row), so what
+    is written is exactly what the locked path would write. Returns None, with nothing written,
+    whenever anything else may happen or the row changed in between: the caller then runs the
+    locked path."""
+    row = _fast_read(session_id, trainee_id)
+    if row is None:
+        return None
+    with connection.cursor() as cursor:
+        (
+            status,
+            ledger_json,
+            last_activity_at,
+            last_beat_at,
+            face_due_at,
+            next_face_at,
+            next_quiz_at,
+            quiz_id,
+            daily_base,
+            confirmed,
+            institution_id,
+            version,
+            open_id,
+            open_reason,
+            open_ended_at,
+            open_seconds,
+        ) = row
+        # What _due_events and _blocked_reason would act on: the locked path's business.
+        if status != StudySession.Status.ACTIVE or face_due_at is not None or quiz_id is not None:
+            return None
+        next_face_at, next_quiz_at = _aware(next_face_at), _aware(next_quiz_at)
+        if (next_face_at is not None and now >= next_face_at) or (
+            next_quiz_at is not None and now >= next_quiz_at
+        ):
+            return None
+        policy = policy_for(institution_id)
+        last_activity_at = now if beat.interacted else _aware(last_activity_at)
+        assert last_activity_at is not None  # noqa: S101 - the column is not nullable
+        idle_for = (now - last_activity_at).total_seconds()
+        if idle_for > policy.idle_seconds + policy.idle_response_seconds:
+            return None
+        state = ledger.State.from_json(
+            json.loads(ledger_json) if isinstance(ledger_json, str | bytes) else ledger_json
+        )
+        if beat.position > state.duration + 5 or (
+            daily_base + state.credited >= policy.daily_cap_seconds
+        ):
+            return None
+        step = ledger.apply(
+            state,
+            ledger.Beat(
+                beat.seq,
+                _epoch(now),
+                beat.position,
+                beat.rate,
+                beat.visible,
+                beat.focused,
+                beat.playing,
+            ),
+            policy.rules,
+        )
+        if step.closed is not None and ledger.drop_short_run(state, step.closed, policy.rules):
+            return None
+        if step.accepted and daily_base + state.credited >= policy.daily_cap_seconds:
+            return None
+        # The uncredited part, as _uncredit records it (there is at most one).
+        merge: list[Any] | None = None  # the open interval's new end and seconds, and its id
+        new: UncreditedInterval | None = None
+        for start, end, reason in step.uncredited:
+            seconds = end - start
+            if seconds <= ledger.EPSILON:
+                continue
+            if merge is not None or new is not None:
+                return None
+            started, ended = _moment(start), _moment(end)
+            last_end = _aware(open_ended_at)  # None: no open interval
+            if (
+                last_end is not None
+                and open_reason == reason
+                and (started - last_end).total_seconds() <= MERGE_GAP
+            ):
+                merge = [max(last_end, ended), open_seconds + seconds, open_id]
+            else:
+                new = UncreditedInterval(
+                    session_id=session_id,
+                    started_at=started,
+                    ended_at=ended,
+                    seconds=seconds,
+                    reason=reason,
+                )
+        credited = confirmed + sum(r.seconds for r in state.pending)
+        adapt = connection.ops.adapt_datetimefield_value
+        write = [
+            json.dumps(state.to_json()),
+            credited,
+            adapt(last_activity_at),
+            adapt(now if step.accepted else _aware(last_beat_at)),
+            open_id,
+            session_id,
+            version,
+        ]
+        if merge is None and new is None:
+            cursor.execute(_FAST_WRITE, write)
+            if cursor.rowcount != 1:
+                return None
+        else:
+            try:
+                with transaction.atomic():
+                    if new is not None:
+                        new.save(force_insert=True)
+                        write[4] = new.pk
+                    cursor.execute(_FAST_WRITE, write)
+                    if cursor.rowcount != 1:
+                        raise _RowChanged
+                    if merge is not None:
+                        merge[0] = adapt(merge[0])
+                        cursor.execute(_FAST_MERGE, merge)
+            except _RowChanged:
+                return None  # rolled back: nothing written
+    return {
+        "ok": True,
+        "status": status,
+        "end_reason": "",
+        "end_message": "",
+        "credited": round(credited, 1),
+        "confirmed": round(confirmed, 1),
+        "furthest": round(state.furthest, 2),
+        "duration": state.duration,
+        "heartbeat_seconds": policy.heartbeat_seconds,
+        "face_check": None,
+        "quiz": None,
+        "idle_prompt": _idle_prompt(idle_for, policy),
+        "pause": False,
+    }
+
+
 def _locked(
-    session_id: int, trainee: TraineeProfile | None = None, *, user_id: int | None = None
+    session_id: int,
+    trainee: TraineeProfile | None = None,
+    *,
+    user_id: int | None = None,
+    trainee_id: int | None = None,
 ) -> StudySession:
     """The session row, locked (its own row only: lesson and institution rows are shared by every
-    learner). No joins and no ordering: this runs on every heartbeat."""
-    owner = {"trainee": trainee} if trainee is not None else {"trainee__user_id": user_id}
+    learner), if it belongs to ``trainee``, or to ``user_id`` (and ``trainee_id`` when given)."""
+    owner: dict[str, Any] = (
+        {"trainee": trainee} if trainee is not None else {"trainee__user_id": user_id}
+    )
+    if trainee_id is not None:
+        owner["trainee_id"] = trainee_id
     try:
         return StudySession.objects.select_for_update(of=("self",)).get(pk=session_id, **owner)
     except StudySession.DoesNotExist:
@@ -631,15 +854,17 @@ def _answer(
             "options": quiz.question.options,
             "seconds_left": max(0, round((quiz.deadline - now).total_seconds())),
         }
-    idle_for = (now - session.last_activity_at).total_seconds()
-    if idle_for > policy.idle_seconds:
-        answer["idle_prompt"] = {
-            "seconds_left": max(
-                0, round(policy.idle_seconds + policy.idle_response_seconds - idle_for)
-            )
-        }
+    answer["idle_prompt"] = _idle_prompt((now - session.last_activity_at).total_seconds(), policy)
     answer["pause"] = bool(session.status == StudySession.Status.AWAITING_FACE or answer["quiz"])
     return answer
+
+
+def _idle_prompt(idle_for: float, policy: Policy) -> dict[str, int] | None:
+    if idle_for <= policy.idle_seconds:
+        return None
+    return {
+        "seconds_left": max(0, round(policy.idle_seconds + policy.idle_response_seconds - idle_for))
+    }
 
 
 def study_sessions_expire(*, silent_for: timedelta = timedelta(minutes=5)) -> int:

@@ -31,7 +31,10 @@ def session(personas):
 def post(client, session, body, raw=False, user=None):
     from zhipei.study.tokens import session_token
 
-    token = session_token(session_id=session.pk, user_id=(user or session.trainee.user).pk)
+    user = user or session.trainee.user
+    token = session_token(
+        session_id=session.pk, user_id=user.pk, trainee_id=user.trainee_profile.pk
+    )
     return client.post(
         reverse("study:api_heartbeat", args=[session.pk]),
         body if raw else json.dumps(body),

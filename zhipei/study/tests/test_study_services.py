@@ -22,6 +22,15 @@ class FakeAttempt:
     message: str = ""
 
 
+@pytest.fixture(autouse=True, params=["fast", "locked"])
+def heartbeat_path(request, monkeypatch):
+    """Every test runs twice: with the heartbeat's fast path, and with every heartbeat on the
+    locked path. The outcome must be the same."""
+    if request.param == "locked":
+        monkeypatch.setattr(services, "_heartbeat_fast", lambda *args: None)
+    return request.param
+
+
 @pytest.fixture
 def faces(monkeypatch):
     """Queue of face-check outcomes the next study_face_check calls will get."""
@@ -80,6 +89,7 @@ def beat(personas, session, clock, seq, position, **kw):
     return services.heartbeat_record(
         session_id=session.pk,
         user_id=personas.trainee.pk,
+        trainee_id=personas.trainee.trainee_profile.pk,
         beat=services.HeartbeatInput(seq=seq, position=position, **data),
         now=clock.now,
     )

@@ -1,0 +1,374 @@
+"""The heartbeat's fast path: two statements on the common path, the same outcome as the locked
+path in every case, and a clean fall back when the row changed under it."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from datetime import timedelta
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.db.models import F
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+
+from conftest import client_for
+from zhipei.core.tests.factories import make_trainee
+from zhipei.courses.models import Chapter, Lesson, LessonQuestion
+from zhipei.study import ledger, services
+from zhipei.study.models import StudySession
+from zhipei.study.tokens import read_session_token, session_token
+
+pytestmark = pytest.mark.django_db
+FAST_PATH = services._heartbeat_fast  # the tests below patch it in and out
+
+
+@pytest.fixture
+def lesson(personas):
+    chapter = Chapter.objects.create(course=personas.course, title="第一章")
+    return Lesson.objects.create(
+        chapter=chapter, title="第一讲", duration_seconds=3600, video="lessons/x.mp4"
+    )
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    c = SimpleNamespace(now=timezone.now())
+    monkeypatch.setattr(services.timezone, "now", lambda: c.now)
+    return c
+
+
+class MidpointRng:
+    """Face checks and questions fall due at the same moments in two sessions."""
+
+    def uniform(self, low: float, high: float) -> float:
+        return (low + high) / 2
+
+    def choice(self, items: list[Any]) -> Any:
+        return items[0]
+
+
+@pytest.fixture
+def faces(monkeypatch):
+    outcomes: list[bool] = []
+    monkeypatch.setattr(
+        services,
+        "face_verify",
+        lambda **kw: SimpleNamespace(passed=outcomes.pop(0) if outcomes else True),
+    )
+    monkeypatch.setattr(services, "_rng", MidpointRng())
+    return outcomes
+
+
+def started(trainee, lesson, institution):
+    session = services.study_session_start(
+        trainee=trainee.trainee_profile, lesson=lesson, institution=institution, device="d"
+    )
+    services.study_face_check(session_id=session.pk, trainee=trainee.trainee_profile, frames=[])
+    return session
+
+
+def beat(session, trainee, now, seq, position, **flags):
+    data = {"rate": 1.0, "visible": True, "focused": True, "playing": True, "interacted": True}
+    return services.heartbeat_record(
+        session_id=session.pk,
+        user_id=trainee.pk,
+        trainee_id=trainee.trainee_profile.pk,
+        beat=services.HeartbeatInput(seq=seq, position=position, **(data | flags)),
+        now=now,
+    )
+
+
+def test_the_common_heartbeat_is_one_read_and_one_write(personas, lesson, faces, clock):
+    session = started(personas.trainee, lesson, personas.inst_a)
+    beat(session, personas.trainee, clock.now, 1, 0)
+    version = StudySession.objects.get(pk=session.pk).version
+    clock.now += timedelta(seconds=10)
+    with CaptureQueriesContext(connection) as queries:
+        answer = beat(session, personas.trainee, clock.now, 2, 10)
+    assert answer["credited"] == 10 and answer["status"] == "active"
+    statements = [q["sql"].split()[0] for q in queries.captured_queries]
+    assert statements == ["SELECT", "UPDATE"], queries.captured_queries  # no lock, no BEGIN
+    assert "FOR UPDATE" not in queries.captured_queries[0]["sql"]
+    assert StudySession.objects.get(pk=session.pk).version == version + 1
+
+
+def test_the_heartbeat_request_makes_two_queries(personas, lesson, faces, clock):
+    session = started(personas.trainee, lesson, personas.inst_a)
+    client = client_for(personas.trainee)
+    token = session_token(
+        session_id=session.pk,
+        user_id=personas.trainee.pk,
+        trainee_id=personas.trainee.trainee_profile.pk,
+    )
+    url = reverse("study:api_heartbeat", args=[session.pk])
+    body = {"seq": 1, "position": 0, "rate": 1, "visible": True, "focused": True}
+    body |= {"playing": True, "interacted": True}
+    headers = {"X-Study-Token": token}
+    client.post(url, json.dumps(body), content_type="application/json", headers=headers)
+    clock.now += timedelta(seconds=10)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(
+            url,
+            json.dumps(body | {"seq": 2, "position": 10}),
+            content_type="application/json",
+            headers=headers,
+        )
+    assert response.status_code == 200 and response.json()["credited"] == 10
+    # Neither the Django session nor the user is loaded: the token is the credential.
+    assert len(queries.captured_queries) == 2, [q["sql"] for q in queries.captured_queries]
+
+
+def test_a_write_in_between_sends_the_heartbeat_down_the_locked_path(
+    personas, lesson, faces, clock, monkeypatch
+):
+    session = started(personas.trainee, lesson, personas.inst_a)
+    beat(session, personas.trainee, clock.now, 1, 0)
+    real_policy_for = services.policy_for
+    raced = []
+
+    def policy_for_with_a_race(institution):
+        # Runs between the fast path's read and its write: another request writes the row.
+        if not raced:
+            raced.append(True)
+            StudySession.objects.filter(pk=session.pk).update(version=F("version") + 1)
+        return real_policy_for(institution)
+
+    real_locked, locked = services._locked, []
+
+    def spied_locked(*args, **kwargs):
+        locked.append(args)
+        return real_locked(*args, **kwargs)
+
+    monkeypatch.setattr(services, "policy_for", policy_for_with_a_race)
+    monkeypatch.setattr(services, "_locked", spied_locked)
+    clock.now += timedelta(seconds=10)
+    answer = beat(session, personas.trainee, clock.now, 2, 10)
+    assert raced and locked and answer["credited"] == 10
+    fresh = StudySession.objects.get(pk=session.pk)
+    assert fresh.credited_seconds == 10 and fresh.ledger["last_seq"] == 2
+
+
+def test_tokens_without_a_trainee_id_and_other_trainees_tokens(personas, lesson, faces, clock):
+    session = started(personas.trainee, lesson, personas.inst_a)
+    old = session_token(session_id=session.pk, user_id=personas.trainee.pk)
+    claims = read_session_token(old)
+    assert claims is not None and claims.trainee_id is None  # issued before trainee ids
+    answer = services.heartbeat_record(
+        session_id=session.pk,
+        user_id=personas.trainee.pk,
+        trainee_id=None,
+        beat=services.HeartbeatInput(1, 0, 1, True, True, True, True),
+        now=clock.now,
+    )
+    assert answer["status"] == "active"
+    other = make_trainee(personas.inst_a, name="王五")
+    for user_id, trainee_id in (
+        (other.pk, other.trainee_profile.pk),
+        (personas.trainee.pk, other.trainee_profile.pk),
+        (other.pk, None),
+    ):
+        with pytest.raises(services.StudyError) as exc:
+            services.heartbeat_record(
+                session_id=session.pk,
+                user_id=user_id,
+                trainee_id=trainee_id,
+                beat=services.HeartbeatInput(2, 1, 1, True, True, True, True),
+                now=clock.now,
+            )
+        assert exc.value.code == "SESSION_NOT_FOUND"
+
+
+def test_every_save_bumps_the_version(personas, lesson, faces):
+    session = started(personas.trainee, lesson, personas.inst_a)
+    version = StudySession.objects.get(pk=session.pk).version
+    session.save(update_fields=["device"])
+    session.save()
+    assert StudySession.objects.get(pk=session.pk).version == version + 2 == session.version
+
+
+def test_ledger_state_json_is_its_dataclass():
+    state = ledger.State(duration=600.0, last_seq=3, last_at=12.5, furthest=4.0, credited=4.0)
+    state.pending.append(ledger.Run(start_at=8.5, end_at=12.5, from_pos=0.0, to_pos=4.0))
+    assert state.to_json() == asdict(state)
+    assert ledger.State.from_json(json.loads(json.dumps(state.to_json()))) == state
+
+
+# --- the fast path and the locked path give the same outcome -----------------------------------
+
+mostly = st.sampled_from([True, True, True, True, False])
+heartbeat = st.tuples(
+    st.just("beat"),
+    # Seconds since the previous step, in whole milliseconds (the clock has microseconds).
+    (st.integers(5000, 15000) | st.integers(0, 45000)).map(lambda ms: ms / 1000),
+    st.sampled_from(["play", "play", "play", "play", "play", "seek", "back", "stall"]),
+    st.sampled_from([1.0, 1.0, 1.0, 1.0, 2.0]),
+    mostly,  # visible and focused
+    mostly,  # playing
+    mostly,  # interacted
+    st.sampled_from([1, 1, 1, 1, 0]),  # seq step (0: a duplicate)
+)
+# Mostly heartbeats, so that long stretches take the fast path between the events.
+step = st.one_of(
+    heartbeat,
+    heartbeat,
+    heartbeat,
+    heartbeat,
+    st.tuples(st.just("face"), st.booleans()),
+    st.tuples(st.just("answer"), st.booleans()),
+    st.tuples(st.just("activity")),
+)
+
+
+@pytest.fixture
+def short_rules(settings):
+    """Idle stops, face checks and questions within the examples' few minutes."""
+    settings.STUDY_IDLE_MINUTES = 1
+    settings.STUDY_IDLE_RESPONSE_SECONDS = 30
+    settings.STUDY_FACE_CHECK_MIN_MINUTES = settings.STUDY_FACE_CHECK_MAX_MINUTES = 2
+    settings.STUDY_QUIZ_MIN_MINUTES = settings.STUDY_QUIZ_MAX_MINUTES = 3
+
+
+def _rows(session: StudySession) -> dict[str, Any]:
+    session.refresh_from_db()
+    fields = ("status", "end_reason", "credited_seconds", "confirmed_seconds", "ledger")
+    times = ("last_activity_at", "last_beat_at", "face_due_at", "next_face_at", "next_quiz_at")
+    return {
+        **{f: getattr(session, f) for f in fields + times},
+        "face_failures": session.face_failures,
+        "uncredited": list(
+            session.uncredited.order_by("id").values_list(
+                "started_at", "ended_at", "seconds", "reason"
+            )
+        ),
+        "segments": list(
+            session.segments.order_by("id").values_list("started_at", "ended_at", "seconds")
+        ),
+        "answers": list(session.quiz_answers.order_by("id").values_list("outcome", flat=True)),
+    }
+
+
+def _without_ids(answer: dict[str, Any]) -> dict[str, Any]:
+    quiz = answer.get("quiz")
+    return answer | {"quiz": quiz and {k: v for k, v in quiz.items() if k != "id"}}
+
+
+@hypothesis_settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(steps=st.lists(step, min_size=1, max_size=60))
+def test_the_fast_path_changes_nothing_the_locked_path_would_not(
+    personas, lesson, faces, clock, monkeypatch, short_rules, steps
+):
+    # A lesson of its own per example: no progress from an earlier one to resume from.
+    lesson = Lesson.objects.create(
+        chapter=lesson.chapter, title="第二讲", duration_seconds=3600, video="lessons/x.mp4"
+    )
+    LessonQuestion.objects.create(lesson=lesson, text="？", options=["对", "错"], answer=0)
+    if not hasattr(personas, "twin"):
+        personas.twin = make_trainee(personas.inst_a, name="李四")
+    used_fast = []
+
+    def counted(*args):
+        answer = FAST_PATH(*args)
+        used_fast.append(answer is not None)
+        return answer
+
+    fast_trainee, locked_trainee = personas.trainee, personas.twin
+    fast = started(fast_trainee, lesson, personas.inst_a)
+    locked = started(locked_trainee, lesson, personas.inst_a)
+    for session, trainee in ((fast, fast_trainee), (locked, locked_trainee)):
+        beat(session, trainee, clock.now, 1, 0.0)  # the baseline: playing from here on
+    seqs = {fast.pk: 1, locked.pk: 1}
+    position = 0.0
+    for item in steps:
+        kind = item[0]
+        if kind == "beat":
+            moved = {"seek": 120.0, "back": -30.0, "stall": 0.0}.get(item[2], item[1])
+            position = max(0.0, position + moved)
+        outcomes = []
+        for session, trainee in ((fast, fast_trainee), (locked, locked_trainee)):
+            if trainee is fast_trainee:
+                monkeypatch.setattr(services, "_heartbeat_fast", counted)
+            else:
+                monkeypatch.setattr(services, "_heartbeat_fast", lambda *args: None)
+            profile = trainee.trainee_profile
+            try:
+                if kind == "beat":
+                    _, dt, _, rate, shown, playing, interacted, seq_step = item
+                    seqs[session.pk] += seq_step
+                    outcome: Any = beat(
+                        session,
+                        trainee,
+                        clock.now + timedelta(seconds=dt),
+                        seqs[session.pk],
+                        position,
+                        rate=rate,
+                        visible=shown,
+                        focused=shown,
+                        playing=playing,
+                        interacted=interacted,
+                    )
+                elif kind == "face":
+                    faces.append(item[1])
+                    outcome = services.study_face_check(
+                        session_id=session.pk, trainee=profile, frames=[]
+                    )[0].status
+                elif kind == "answer":
+                    quiz = StudySession.objects.get(pk=session.pk).quiz_id
+                    outcome = quiz and services.quiz_answer(
+                        session_id=session.pk,
+                        trainee=profile,
+                        quiz_id=quiz,
+                        choice=0 if item[1] else 1,
+                    )
+                else:
+                    outcome = services.study_activity(session_id=session.pk, trainee=profile)
+            except services.StudyError as exc:
+                outcome = exc.code
+            outcomes.append(_without_ids(outcome) if isinstance(outcome, dict) else outcome)
+        assert outcomes[0] == outcomes[1], item
+        if kind == "beat":
+            clock.now += timedelta(seconds=item[1])
+    fast_rows, locked_rows = _rows(fast), _rows(locked)
+    assert fast_rows == locked_rows
+    services.study_session_end(session_id=fast.pk, trainee=fast_trainee.trainee_profile)
+    services.study_session_end(session_id=locked.pk, trainee=locked_trainee.trainee_profile)
+    assert _rows(fast) == _rows(locked)
+
+
+def test_a_verified_token_still_expires(settings):
+    token = session_token(session_id=7, user_id=8, trainee_id=9)
+    assert read_session_token(token) == (7, 8, 9)
+    assert read_session_token(token) == (7, 8, 9)  # the second time from the verified tokens
+    settings.STUDY_TOKEN_SECONDS = -1
+    assert read_session_token(token) is None
+    assert read_session_token(token[:-1] + ("A" if token[-1] != "A" else "B")) is None
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="health checks are for PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_the_heartbeat_read_is_the_health_check(personas, lesson, faces, clock):
+    session = started(personas.trainee, lesson, personas.inst_a)
+    beat(session, personas.trainee, clock.now, 1, 0)
+    # A new request on a persistent connection that died meanwhile (a database restart).
+    connection.ensure_connection()
+    connection.health_check_enabled, connection.health_check_done = True, False
+    dead = connection.connection
+    dead.close()
+    clock.now += timedelta(seconds=10)
+    with CaptureQueriesContext(connection) as queries:
+        answer = beat(session, personas.trainee, clock.now, 2, 10)
+    assert answer["credited"] == 10
+    # The read failed on the dead connection and was made again on a new one; no SELECT 1.
+    assert connection.connection is not dead
+    assert [q["sql"].split()[0] for q in queries.captured_queries] == ["SELECT", "UPDATE"]
