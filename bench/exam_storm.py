@@ -22,7 +22,9 @@ Method (one run, one server; the harness is bench/heartbeat.py's):
    submitted and graded / seconds from the first request to the last answer.
 
 Prints exam_start_p50_ms, exam_start_p99_ms (goal <= 500), exam_start_errors, autosave_rps,
-autosave_p99_ms, autosave_errors, grading_per_s, submit_p99_ms and the run's sizes.
+autosave_p99_ms, autosave_errors, grading_per_s, submit_p99_ms, the server CPU per answer of
+each phase (gunicorn and its PostgreSQL backends, ``*_server_cpu_ms``: less sensitive to other
+load on the machine than the latencies) and the run's sizes.
 
 Run: .venv/bin/python bench/exam_storm.py [--trainees 300] [--seconds 60] [--workers W]
      [--threads T] [--keep-db]
@@ -215,7 +217,7 @@ def answer_for(question: dict[str, Any]) -> Any:
     return [random.randrange(len(question["options"]))]  # noqa: S311 - not a secret
 
 
-async def start_phase(exam_id: int, trainees: list[Trainee], port: int) -> PhaseStats:
+async def start_phase(exam_id: int, trainees: list[Trainee], port: int, master: int) -> PhaseStats:
     stats = PhaseStats()
     conns = [HttpConnection(port) for _ in trainees]
     path = f"/exams/api/{exam_id}/start/"
@@ -228,7 +230,7 @@ async def start_phase(exam_id: int, trainees: list[Trainee], port: int) -> Phase
         trainee.attempt, trainee.questions = state["attempt"], state["questions"]
 
     try:
-        with measured(stats):
+        with measured(stats, master):
             await asyncio.gather(*(one(t, c) for t, c in zip(trainees, conns, strict=True)))
     finally:
         for conn in conns:
@@ -236,7 +238,9 @@ async def start_phase(exam_id: int, trainees: list[Trainee], port: int) -> Phase
     return stats
 
 
-async def autosave_phase(trainees: list[Trainee], port: int, seconds: float) -> PhaseStats:
+async def autosave_phase(
+    trainees: list[Trainee], port: int, seconds: float, master: int
+) -> PhaseStats:
     stats = PhaseStats()
 
     async def one(trainee: Trainee) -> None:
@@ -253,7 +257,7 @@ async def autosave_phase(trainees: list[Trainee], port: int, seconds: float) -> 
                 trainee.saved += 1
             await asyncio.sleep(max(0.0, min(planned, deadline) - time.monotonic()))
 
-    with measured(stats):
+    with measured(stats, master):
         deadline = time.monotonic() + seconds
         await asyncio.gather(*(one(t) for t in trainees))
     # The rate over the window the trainees were asked to save in (a save in flight at the
@@ -283,11 +287,11 @@ async def warm_up(trainees: list[Trainee], port: int, workers: int) -> None:
         raise BenchError(f"warm-up requests answered {dict(stats.statuses)}, expected 404s")
 
 
-async def submit_phase(trainees: list[Trainee], port: int) -> PhaseStats:
+async def submit_phase(trainees: list[Trainee], port: int, master: int) -> PhaseStats:
     stats = PhaseStats()
     conns = [HttpConnection(port) for _ in trainees]
     try:
-        with measured(stats):
+        with measured(stats, master):
             await asyncio.gather(
                 *(
                     timed(c, post(f"/exams/api/attempts/{t.attempt}/submit/", t), stats)
@@ -352,18 +356,19 @@ def main() -> int:
         record_face_matches(exam_id, trainees)
 
         log(f"start: {args.trainees} trainees at the same moment")
-        starts = asyncio.run(start_phase(exam_id, trainees, server.port))
+        master = server.proc.pid if server.proc else 0
+        starts = asyncio.run(start_phase(exam_id, trainees, server.port, master))
         log(describe("start", starts))
         short = [t for t in trainees if len(t.questions) != sum(r["count"] for r in RULES)]
         if starts.errors or short:
             raise BenchError(f"{starts.errors} starts failed, {len(short)} papers incomplete")
 
         log(f"autosave: one answer per trainee every {SAVE_EVERY:g} s for {args.seconds:g} s")
-        saves = asyncio.run(autosave_phase(trainees, server.port, args.seconds))
+        saves = asyncio.run(autosave_phase(trainees, server.port, args.seconds, master))
         log(describe("autosave", saves))
 
         log("submit: every trainee hands in at the same moment")
-        submits = asyncio.run(submit_phase(trainees, server.port))
+        submits = asyncio.run(submit_phase(trainees, server.port, master))
         log(describe("submit", submits))
         log(check_results(exam_id, trainees))
 
@@ -376,13 +381,16 @@ def main() -> int:
             "exam_start_p50_ms": f"{starts.percentile_ms(0.5):.1f}",
             "exam_start_p99_ms": f"{starts.percentile_ms(0.99):.1f}",
             "exam_start_errors": starts.errors,
+            "exam_start_server_cpu_ms": f"{starts.cpu_ms_per_answer():.2f}",
             "autosave_rps": f"{saves.rps:.1f}",
             "autosave_p50_ms": f"{saves.percentile_ms(0.5):.1f}",
             "autosave_p99_ms": f"{saves.percentile_ms(0.99):.1f}",
             "autosave_errors": saves.errors,
+            "autosave_server_cpu_ms": f"{saves.cpu_ms_per_answer():.2f}",
             "grading_per_s": f"{submits.rps:.1f}",
             "submit_p99_ms": f"{submits.percentile_ms(0.99):.1f}",
             "submit_errors": submits.errors,
+            "submit_server_cpu_ms": f"{submits.cpu_ms_per_answer():.2f}",
             "trainees": args.trainees,
             "questions_per_paper": sum(r["count"] for r in RULES),
             "seconds": f"{args.seconds:g}",

@@ -14,4 +14,5 @@ app.autodiscover_tasks()
 app.conf.beat_schedule = {
     "study-expire-sessions": {"task": "zhipei.study.tasks.expire_sessions", "schedule": 60.0},
     "exams-expire-attempts": {"task": "zhipei.exams.tasks.expire_attempts", "schedule": 60.0},
+    "records-purge-exports": {"task": "zhipei.records.tasks.purge_exports", "schedule": 3600.0},
 }

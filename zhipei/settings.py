@@ -109,6 +109,8 @@ INSTALLED_APPS = [
     "zhipei.study",
     "zhipei.exams",
     "zhipei.certificates",
+    "zhipei.records",
+    "zhipei.archive",
     "zhipei.trainee",
     "zhipei.console",
     "zhipei.portal",
@@ -340,6 +342,8 @@ STUDY_MIN_SEGMENT_SECONDS = envint("ZHIPEI_STUDY_MIN_SEGMENT_SECONDS", 300 if _S
 # A lesson is complete when its credited time reaches its duration less this slack (heartbeat granularity).
 STUDY_COMPLETION_SLACK_SECONDS = envint("ZHIPEI_STUDY_COMPLETION_SLACK_SECONDS", 3)
 STUDY_TOKEN_SECONDS = envint("ZHIPEI_STUDY_TOKEN_SECONDS", 12 * 3600)  # heartbeat token lifetime
+# The console's live monitor (实时监控) polls for fresh rows this often (docs/CONSOLE.md).
+CONSOLE_LIVE_REFRESH_SECONDS = envint("ZHIPEI_CONSOLE_LIVE_REFRESH_SECONDS", 3)
 
 # --- exams -------------------------------------------------------------------------------------
 EXAM_PASS_MARK = envint("ZHIPEI_EXAM_PASS_MARK", 60)  # out of 100; an exam may set a higher one
@@ -367,6 +371,12 @@ except ValueError:
     raise ImproperlyConfigured("ZHIPEI_CERT_SIGNING_KEY must be base64 of 32 bytes") from None
 # Unknown serials one address may look up per hour on the public verification page.
 CERT_VERIFY_MISSES_PER_HOUR = envint("ZHIPEI_CERT_VERIFY_MISSES_PER_HOUR", 30)
+
+# --- learning-record exports (docs/CONSOLE.md) -----------------------------------------------
+# Exports of at most this many rows stream at once; larger ones run as a background job.
+EXPORT_INLINE_MAX_ROWS = envint("ZHIPEI_EXPORT_INLINE_MAX_ROWS", 20_000)
+# A finished export's download link works this long; then `exports_purge` deletes the file.
+EXPORT_LINK_HOURS = envint("ZHIPEI_EXPORT_LINK_HOURS", 24)
 
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_AGE = 12 * 3600

@@ -20,6 +20,8 @@ class Perm(StrEnum):
     CONSOLE = "console.access"
     TRAINEE_VIEW = "trainee.view"  # masked identity
     TRAINEE_PII_FULL = "trainee.pii_full"  # unmasked ID number and phone; every use audited
+    # Export a trainee's whole record (一人一档: records, face evidence); every export audited.
+    TRAINEE_DOSSIER = "trainee.dossier"
     # Enrol the photo on file, approve re-enrolments, resolve duplicate faces.
     FACE_MANAGE = "face.manage"
     CATALOGUE = "catalogue.edit"  # courses, chapters, lesson videos, pop-up questions
@@ -43,6 +45,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
             Perm.CONSOLE,
             Perm.TRAINEE_VIEW,
             Perm.TRAINEE_PII_FULL,
+            Perm.TRAINEE_DOSSIER,
             Perm.INSTITUTION_EDIT_OWN,
             Perm.FACE_MANAGE,
         }

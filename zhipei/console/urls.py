@@ -1,7 +1,16 @@
 from django.urls import path
 
 from zhipei.accounts.views import staff_login
-from zhipei.console import catalogue_views, exam_views, face_views, results_views, views
+from zhipei.console import (
+    catalogue_views,
+    exam_views,
+    face_views,
+    live_views,
+    results_views,
+    trainee_records_views,
+    views,
+)
+from zhipei.console import records_views as records_views
 
 app_name = "console"
 urlpatterns = [
@@ -59,4 +68,38 @@ urlpatterns = [
     path("exams/", exam_views.exams, name="exams"),
     path("exams/new/", exam_views.exam_new, name="exam_new"),
     path("exams/<int:pk>/", exam_views.exam_detail, name="exam_detail"),
+    # The live monitor: who is studying right now.
+    path("live/", live_views.live, name="live"),
+    path("live/data/", live_views.live_data, name="live_data"),
+    # A trainee's learning record, their 一人一档 dossier, trainees from Excel.
+    path(
+        "trainees/<int:pk>/records/",
+        trainee_records_views.trainee_records,
+        name="trainee_records",
+    ),
+    path(
+        "trainees/<int:pk>/dossier.zip",
+        trainee_records_views.trainee_dossier,
+        name="trainee_dossier",
+    ),
+    path("trainees/import/", trainee_records_views.trainees_import, name="trainees_import"),
+    path(
+        "trainees/template.xlsx",
+        trainee_records_views.trainees_template,
+        name="trainees_template",
+    ),
+    # 学习记录导出: the form, background jobs with progress, downloads for the requester only.
+    path("records/exports/", records_views.exports, name="exports"),
+    path("records/exports/start/", records_views.export_start_view, name="export_start"),
+    path("records/exports/<int:pk>/", records_views.export_job, name="export_job"),
+    path(
+        "records/exports/<int:pk>/status/",
+        records_views.export_job_status,
+        name="export_job_status",
+    ),
+    path(
+        "records/exports/<int:pk>/download/",
+        records_views.export_download,
+        name="export_download",
+    ),
 ]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from typing import IO, Any
 from urllib.parse import quote
 
 from django.http import FileResponse, StreamingHttpResponse
@@ -25,11 +25,46 @@ def _disposition(filename: str) -> str:
     return f"attachment; filename*=UTF-8''{quote(filename)}"
 
 
+# A text cell starting with one of these is a formula to Excel (and WPS): "=HYPERLINK(...)" in a
+# course title must reach the bureau's spreadsheet as text, not run.
+_FORMULA_START = frozenset("=+-@\t\r")
+XLSX_MAX_ROWS = 1_048_576  # a worksheet's limit, header included; more rows go on a next sheet
+
+
+def _inert(row: Sequence[Any]) -> list[Any]:
+    return ["'" + v if v.__class__ is str and v[:1] in _FORMULA_START else v for v in row]
+
+
 def csv_lines(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator[str]:
     writer = csv.writer(_Line())
     yield "\ufeff" + writer.writerow(header)
     for row in rows:
-        yield writer.writerow(row)
+        yield writer.writerow(_inert(row))
+
+
+def write_xlsx(
+    out: IO[bytes], header: Sequence[str], rows: Iterable[Sequence[Any]], *, title: str
+) -> None:
+    """openpyxl's write-only mode: rows go to a temporary file as they come, not into memory.
+    More rows than a worksheet holds continue on a next sheet, under the same header."""
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    sheet_number = 1
+    sheet = book.create_sheet(title[:31])
+    sheet.append(list(header))
+    room = XLSX_MAX_ROWS - 1
+    append = sheet.append
+    for row in rows:
+        if not room:
+            sheet_number += 1
+            sheet = book.create_sheet(f"{title[:26]}（{sheet_number}）")
+            sheet.append(list(header))
+            append = sheet.append
+            room = XLSX_MAX_ROWS - 1
+        append(_inert(row))
+        room -= 1
+    book.save(out)
 
 
 def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Any:
@@ -43,17 +78,9 @@ def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence[A
 def xlsx_response(
     filename: str, header: Sequence[str], rows: Iterable[Sequence[Any]], *, title: str = "Sheet1"
 ) -> Any:
-    """openpyxl's write-only mode keeps no rows in memory; the file is spooled to disk and
-    streamed from there."""
-    from openpyxl import Workbook
-
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet(title[:31])
-    sheet.append(list(header))
-    for row in rows:
-        sheet.append(list(row))
+    """The workbook is spooled to disk as it is written (``write_xlsx``) and streamed from there."""
     spool = tempfile.TemporaryFile()  # noqa: SIM115 - FileResponse closes it when sent
-    book.save(spool)
+    write_xlsx(spool, header, rows, title=title)
     spool.seek(0)
     response = FileResponse(spool, content_type=XLSX_TYPE)
     response["Content-Disposition"] = _disposition(filename)

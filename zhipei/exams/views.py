@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
@@ -18,7 +18,7 @@ from zhipei.accounts.permissions import Perm, require_perm
 from zhipei.core.http import api_error
 from zhipei.exams import services
 from zhipei.exams.models import Attempt, Exam
-from zhipei.exams.selectors import exams_for_trainee
+from zhipei.exams.selectors import exam_for_trainee, exams_for_trainee
 from zhipei.faces import services as face_services
 from zhipei.faces.models import Purpose
 from zhipei.faces.views import read_frames
@@ -35,7 +35,7 @@ def _profile(request: HttpRequest) -> TraineeProfile:
 
 
 def _own_exam(request: HttpRequest, exam_id: int) -> Exam | None:
-    return exams_for_trainee(_profile(request)).filter(pk=exam_id).first()
+    return exam_for_trainee(_profile(request), exam_id)
 
 
 def _state(attempt: Attempt, now: datetime | None = None) -> dict[str, Any]:
@@ -238,7 +238,9 @@ def my_exams(request: HttpRequest) -> HttpResponse:
 @trainee_page
 def take(request: HttpRequest, exam_id: int) -> HttpResponse:
     profile = _profile(request)
-    exam = get_object_or_404(exams_for_trainee(profile), pk=exam_id)
+    exam = exam_for_trainee(profile, exam_id)
+    if exam is None:
+        raise Http404
     open_attempt = Attempt.objects.filter(
         exam=exam, trainee=profile, status=Attempt.Status.IN_PROGRESS
     ).first()

@@ -33,6 +33,28 @@ SHORT_SEGMENT = "SHORT_SEGMENT"  # a continuous stretch shorter than the shortes
 CONCURRENT = "CONCURRENT"  # the session was ended by one on another device or tab
 ENDED = "ENDED"  # heartbeats after the session ended
 
+# What a person reads for each code (the console, exports, the dossier, the regulator): one
+# vocabulary, defined beside the codes.
+REASON_LABELS: dict[str, str] = {
+    HIDDEN: "页面隐藏或未在前台",
+    PAUSED: "暂停播放",
+    RATE: "倍速播放",
+    SEEK: "拖动进度超过已学位置",
+    REWATCH: "重复观看已计时内容",
+    STALLED: "播放停滞（缓冲或已播完）",
+    GAP: "心跳间隔过长",
+    FACE_PENDING: "等待开始人脸核验",
+    FACE_FAIL: "人脸抽查未通过（作废）",
+    QUIZ: "回答随堂问题",
+    QUIZ_TIMEOUT: "随堂问题超时未答",
+    IDLE: "长时间无操作（作废）",
+    DAILY_CAP: "超过每日学时上限",
+    SHORT_SEGMENT: "连续学习时间过短",
+    CONCURRENT: "在其他设备或页面学习",
+    ENDED: "会话结束后",
+    DUPLICATE: "重复或乱序的心跳",
+}
+
 EPSILON = 1e-6
 
 

@@ -148,6 +148,9 @@ MATRIX = {
         lambda p: {"pk": p.exam.pk},
         {**staff_only({"instructor", "admin"}), "other_admin": 404},
     ),
+    # The live monitor: each institution's staff see their own sessions (scoping in test_live.py).
+    "console:live": ("get", None, staff_only(INST_STAFF)),
+    "console:live_data": ("get", None, staff_only(INST_STAFF)),
     "console:trainee_face": (
         "get",
         lambda p: {"pk": p.trainee.trainee_profile.pk},
@@ -169,6 +172,20 @@ MATRIX = {
         lambda p: {"pk": p.pending_template.pk, "action": "reject"},
         {**staff_only({"admin"}, ok=302), "other_admin": 404},
     ),
+    # A trainee's learning record (timeline) and 一人一档 (GET: the confirmation page; admins
+    # only), the import of trainees from Excel (admins).
+    "console:trainee_records": (
+        "get",
+        lambda p: {"pk": p.trainee.trainee_profile.pk},
+        {**staff_only({"instructor", "admin"}), "other_admin": 404},
+    ),
+    "console:trainee_dossier": (
+        "get",
+        lambda p: {"pk": p.trainee.trainee_profile.pk},
+        {**staff_only({"admin"}), "other_admin": 404},
+    ),
+    "console:trainees_import": ("get", None, staff_only({"admin", "other_admin"})),
+    "console:trainees_template": ("get", None, staff_only({"admin", "other_admin"})),
     "portal:alerts": ("get", None, staff_only(REGULATORS)),
     "study:home": ("get", None, staff_only({"trainee"})),
     "study:records": ("get", None, staff_only({"trainee"})),
@@ -290,6 +307,25 @@ MATRIX = {
         lambda p: {"pk": matrix_certificate(p).pk},
         {**staff_only({"admin"}, ok=302), "other_admin": 404},
     ),  # no reason given: refused with a message
+    # 学习记录导出: the page and the form for institution staff; a job, its status and its
+    # file only for whoever asked for it (the admin here): a colleague gets a 404 like a stranger.
+    "console:exports": ("get", None, staff_only(INST_STAFF)),
+    "console:export_start": ("post", None, staff_only(INST_STAFF, ok=400)),  # nothing chosen
+    "console:export_job": (
+        "get",
+        lambda p: {"pk": p.export_job.pk},
+        {**staff_only({"admin"}), "instructor": 404, "other_admin": 404},
+    ),
+    "console:export_job_status": (
+        "get",
+        lambda p: {"pk": p.export_job.pk},
+        {**staff_only({"admin"}), "instructor": 404, "other_admin": 404},
+    ),
+    "console:export_download": (
+        "get",
+        lambda p: {"pk": p.export_job.pk},
+        {**staff_only({"admin"}), "instructor": 404, "other_admin": 404},
+    ),
 }
 
 
@@ -395,6 +431,20 @@ def face_personas(personas):
         status="pending_approval",
         source="camera",
         descriptor=_seal_descriptor(profile.pk, np.zeros(128, dtype=np.float32)),
+    )
+    from zhipei.records.models import ExportJob
+
+    personas.export_job = ExportJob.objects.create(
+        institution=personas.inst_a,
+        requested_by=personas.admin,
+        exporter="detail",
+        format="csv",
+        status="done",
+        rows_done=1,
+        rows_total=1,
+        file=default_storage.save("exports/matrix.csv", ContentFile(b"\xef\xbb\xbfa\r\n")),
+        finished_at=now,
+        expires_at=now + timedelta(hours=1),
     )
     return personas
 

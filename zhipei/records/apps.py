@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class RecordsConfig(AppConfig):
+    name = "zhipei.records"
+    verbose_name = "学习记录导出"

@@ -1,0 +1,90 @@
+"""The export form: what to export, in which format, for which class, course and dates.
+
+The class and course are taken as ids and fetched by the view from the user's own institution:
+another institution's class is then a 404, like a missing one, and never a hint that it exists.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any, cast
+
+from django import forms
+
+from zhipei.core.forms import Form
+from zhipei.courses.models import Course, TrainingClass
+from zhipei.records.exporters import EXPORTERS
+from zhipei.records.models import ExportJob
+
+MAX_DAYS = 366  # the longest date range of one export
+EARLIEST = date(2000, 1, 1)
+LATEST = date(2099, 12, 31)
+MAX_ID = 2**63 - 1  # a bigint primary key: a larger number is not a class, not a database error
+
+
+class ExportForm(Form):
+    exporter = forms.ChoiceField(label="导出内容", choices=())
+    format = forms.ChoiceField(
+        label="格式", choices=ExportJob.Format.choices, initial=ExportJob.Format.XLSX
+    )
+    training_class = forms.IntegerField(
+        label="培训班", required=False, min_value=1, max_value=MAX_ID
+    )
+    course = forms.IntegerField(label="课程", required=False, min_value=1, max_value=MAX_ID)
+    date_from = forms.DateField(
+        label="开始日期", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        label="结束日期", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, *args: Any, institution_id: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        exporter = cast(forms.ChoiceField, self.fields["exporter"])
+        exporter.choices = [(k, e.verbose_name) for k, e in EXPORTERS.items()]
+        classes = TrainingClass.objects.filter(institution_id=institution_id).order_by(
+            "-start_date", "-pk"
+        )
+        courses = Course.objects.filter(institution_id=institution_id).order_by("title", "pk")
+        self.fields["training_class"].widget = forms.Select(
+            choices=[("", "全部（须选择日期）")]
+            + [
+                (c.pk, f"{c.name}（{c.start_date:%Y-%m-%d} 至 {c.end_date:%Y-%m-%d}）")
+                for c in classes
+            ]
+        )
+        self.fields["course"].widget = forms.Select(
+            choices=[("", "全部课程")] + [(c.pk, c.title) for c in courses]
+        )
+        for name in ("training_class", "course"):
+            self.fields[name].error_messages["invalid"] = "请从列表中选择"
+
+    def clean_date_from(self) -> date | None:
+        return _in_range(self.cleaned_data["date_from"])
+
+    def clean_date_to(self) -> date | None:
+        return _in_range(self.cleaned_data["date_to"])
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        start, end = data.get("date_from"), data.get("date_to")
+        if self.errors:
+            return data
+        if (start is None) != (end is None):
+            self.add_error("date_to" if end is None else "date_from", "请同时填写开始和结束日期")
+        elif start is not None and end is not None:
+            if start > end:
+                self.add_error("date_to", "结束日期不能早于开始日期")
+            elif end - start >= timedelta(days=MAX_DAYS):
+                self.add_error("date_to", f"一次最多导出 {MAX_DAYS} 天的记录")
+        elif data.get("training_class") is None:
+            self.add_error(None, "请选择培训班，或填写开始和结束日期")
+        return data
+
+
+def _in_range(day: date | None) -> date | None:
+    if day is not None and not EARLIEST <= day <= LATEST:
+        raise forms.ValidationError(
+            f"日期须在 {EARLIEST:%Y-%m-%d} 至 {LATEST:%Y-%m-%d} 之间", code="out_of_range"
+        )
+    return day
