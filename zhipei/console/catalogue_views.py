@@ -24,12 +24,15 @@ from zhipei.console.forms import (
     TrainingClassForm,
 )
 from zhipei.core.forms import Form
-from zhipei.core.pagination import paginate
+from zhipei.core.pagination import paginate, sort_order
 from zhipei.courses import services
 from zhipei.courses.models import Course, TrainingClass
 from zhipei.courses.selectors import courses_visible_to
 from zhipei.institutions.scoping import scoped
 from zhipei.study.selectors import class_xueshi
+
+# Columns the class table may be sorted by (?sort=key, -key descending) -> model fields.
+CLASS_SORTS = {"name": "name", "start": "start_date", "required": "required_xueshi"}
 
 
 def _post(request: HttpRequest) -> QueryDict | None:
@@ -139,8 +142,13 @@ def _classes(user: User):
 @require_perm(Perm.CONSOLE)
 def classes(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
-    page, query_string = paginate(request, _classes(user).order_by("-start_date", "-id"))
-    return render(request, "console/classes.html", {"page_obj": page, "query_string": query_string})
+    ordering, sort = sort_order(request, CLASS_SORTS, "-start")
+    page, query_string = paginate(request, _classes(user).order_by(*ordering))
+    return render(
+        request,
+        "console/classes.html",
+        {"page_obj": page, "query_string": query_string, "sort": sort},
+    )
 
 
 @require_perm(Perm.CONSOLE, Perm.CLASS_MANAGE)

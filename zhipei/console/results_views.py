@@ -13,7 +13,7 @@ from zhipei.accounts.permissions import Perm, require_perm
 from zhipei.audit.services import audit_log
 from zhipei.console.access import own_institution
 from zhipei.core.exports import csv_response, xlsx_response
-from zhipei.core.pagination import paginate
+from zhipei.core.pagination import paginate, sort_order
 from zhipei.courses.models import TrainingClass
 from zhipei.exams.models import Attempt, Exam
 from zhipei.exams.selectors import (
@@ -30,6 +30,14 @@ FILTERS: dict[str, dict[str, object]] = {
     "open": {"status": Attempt.Status.IN_PROGRESS},
 }
 EXPORT_FORMATS = ("csv", "xlsx")
+# Columns the results table may be sorted by (?sort=key, -key descending) -> model fields.
+RESULT_SORTS = {
+    "name": "trainee__user__name",
+    "started": "started_at",
+    "score": "score",
+    "leaves": "page_leaves",
+    "face_failures": "face_failures",
+}
 
 
 def _exam(request: HttpRequest, pk: int) -> Exam:
@@ -51,7 +59,8 @@ def _filtered(request: HttpRequest, exam: Exam) -> tuple[QuerySet[Attempt], str]
 def exam_results(request: HttpRequest, pk: int) -> HttpResponse:
     exam = _exam(request, pk)
     attempts, shown = _filtered(request, exam)
-    page, query_string = paginate(request, attempts, per_page=50)
+    ordering, sort = sort_order(request, RESULT_SORTS, "name")
+    page, query_string = paginate(request, attempts.order_by(*ordering), per_page=50)
     rows = [(attempt, result_row(attempt)) for attempt in page.object_list]
     return render(
         request,
@@ -63,6 +72,7 @@ def exam_results(request: HttpRequest, pk: int) -> HttpResponse:
             "header": RESULT_HEADER,
             "query_string": query_string,
             "shown": shown,
+            "sort": sort,
         },
     )
 

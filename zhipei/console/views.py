@@ -14,10 +14,14 @@ from zhipei.accounts.selectors import trainee_search, trainees_visible_to
 from zhipei.audit.services import audit_log
 from zhipei.console.catalogue_views import catalogue_forms
 from zhipei.console.forms import InstitutionContactForm
-from zhipei.core.pagination import paginate, search_text
+from zhipei.core.pagination import paginate, search_text, sort_order
 from zhipei.courses.selectors import courses_visible_to
 from zhipei.institutions.scoping import visible_institutions
 from zhipei.institutions.services import institution_update
+
+# Columns a table may be sorted by (?sort=key, -key descending) -> model fields.
+TRAINEE_SORTS = {"name": "user__name", "created": "created_at"}
+COURSE_SORTS = {"title": "title", "kind": "kind", "theory": "theory_hours", "created": "created_at"}
 
 
 @require_perm(Perm.CONSOLE)
@@ -37,7 +41,8 @@ def trainees(request: HttpRequest) -> HttpResponse:
     query, done = search_text(request, "console.trainees")
     if done:
         return done
-    qs = trainee_search(trainees_visible_to(user), query).order_by("-created_at", "-id")
+    ordering, sort = sort_order(request, TRAINEE_SORTS, "-created")
+    qs = trainee_search(trainees_visible_to(user), query).order_by(*ordering)
     page, query_string = paginate(request, qs)
     # The search text may itself be an ID number: log that a search happened, not its value.
     audit_log(
@@ -48,7 +53,7 @@ def trainees(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "console/trainees.html",
-        {"page_obj": page, "query_string": query_string, "q": query},
+        {"page_obj": page, "query_string": query_string, "q": query, "sort": sort},
     )
 
 
@@ -125,8 +130,13 @@ def institution(request: HttpRequest) -> HttpResponse:
 @require_perm(Perm.CONSOLE)
 def courses(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
-    page, query_string = paginate(request, courses_visible_to(user))
-    return render(request, "console/courses.html", {"page_obj": page, "query_string": query_string})
+    ordering, sort = sort_order(request, COURSE_SORTS, "-created")
+    page, query_string = paginate(request, courses_visible_to(user).order_by(*ordering))
+    return render(
+        request,
+        "console/courses.html",
+        {"page_obj": page, "query_string": query_string, "sort": sort},
+    )
 
 
 @require_perm(Perm.CONSOLE)

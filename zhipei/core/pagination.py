@@ -1,4 +1,4 @@
-"""Server-side pagination and search for console tables."""
+"""Server-side pagination, sorting and search for console tables."""
 
 from typing import Any
 
@@ -13,6 +13,20 @@ def paginate(request: HttpRequest, queryset: Any, *, per_page: int = 20) -> tupl
     params = request.GET.copy()
     params.pop("page", None)
     return page, params.urlencode()
+
+
+def sort_order(
+    request: HttpRequest, columns: dict[str, str], default: str
+) -> tuple[list[str], str]:
+    """The ORDER BY for ``?sort=key`` or ``?sort=-key`` (descending), ``columns`` mapping the keys a
+    table offers to model fields; an unknown key sorts by ``default`` rather than failing. The
+    primary key breaks ties so that pages never overlap. Returns the ordering and the key used."""
+    key = request.GET.get("sort", "")
+    if key.lstrip("-") not in columns:
+        key = default
+    field = columns[key.lstrip("-")]
+    descending = key.startswith("-")
+    return [f"-{field}" if descending else field, "-pk" if descending else "pk"], key
 
 
 def search_text(request: HttpRequest, key: str) -> tuple[str, HttpResponse | None]:

@@ -138,3 +138,24 @@ def test_void_attempt_shows_as_invalid(personas, results):
     )
     page = client_for(personas.admin).get(f"/console/exams/{exam.pk}/results/").content.decode()
     assert "无效" in page
+
+
+def test_tables_sort_on_the_server_and_ignore_nonsense(personas, results):
+    exam, _ = results
+    client = client_for(personas.admin)
+    url = f"/console/exams/{exam.pk}/results/"
+    by_score = client.get(url + "?sort=-score").content.decode()
+    assert by_score.index("张三") < by_score.index("王五")  # 100 before 25
+    ascending = client.get(url + "?sort=score").content.decode()
+    assert ascending.index("王五") < ascending.index("张三")
+    assert 'aria-sort="ascending"' in ascending
+    for nonsense in (
+        "?sort=password",
+        "?sort=--score",
+        "?sort=%00",
+        "?sort=trainee__user__password",
+    ):
+        assert client.get(url + nonsense).status_code == 200
+    for page in ("/console/trainees/", "/console/courses/", "/console/classes/"):
+        for sort in ("name", "-created", "-start", "title", "required", "bogus"):
+            assert client.get(f"{page}?sort={sort}").status_code == 200
