@@ -4,6 +4,7 @@ must see nothing of A's, county and city regulators, and the three platform role
 from __future__ import annotations
 
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,22 @@ from zhipei.institutions.models import Institution, Region
 
 # Fixtures of one app that other apps' tests use too (an exam, its paper and bank).
 pytest_plugins = ["zhipei.exams.tests.fixtures"]
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """SQLite tests use a database file in memory-backed /dev/shm, not an in-memory database:
+    Django's live server hands an in-memory database's one connection to all its request
+    threads, and two requests at once (a heartbeat during a face check) then break each other's
+    savepoints. With a file, each thread has its own connection and SQLite's own locking applies,
+    as in a real deployment."""
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    if db["ENGINE"].endswith("sqlite3"):
+        shm = Path("/dev/shm")  # noqa: S108 - a per-process file name, removed after the run
+        folder = shm if shm.is_dir() else Path(tempfile.gettempdir())
+        db.setdefault("TEST", {})["NAME"] = str(folder / f"zhipei-test-{os.getpid()}.sqlite3")
 
 
 @pytest.fixture(autouse=True)
