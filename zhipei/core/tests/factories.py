@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from datetime import date, timedelta
 
 import factory
 
@@ -12,6 +13,9 @@ from zhipei.lib.creditcode import make_credit_code
 from zhipei.lib.idnumber import compute_check_digit
 
 _serial = itertools.count(1)
+# Trainees numbered by the factory live apart from those a test numbers itself (small n): a long
+# test run must not reach a number a later test asks for.
+IMPLICIT_BASE = 1_000_000
 
 
 def id_number_for(n: int, birth: str = "19900101", area: str = "331102") -> str:
@@ -56,13 +60,15 @@ class UserFactory(factory.django.DjangoModelFactory):
 
 def make_trainee(institution: Institution, *, name: str = "张三", n: int | None = None) -> User:
     """A registered trainee with real-name profile and membership of ``institution``."""
-    n = n if n is not None else next(_serial)
-    user = User(username=f"t{n:06d}x{next(_serial)}", name=name, role=Role.TRAINEE)
+    n = n if n is not None else IMPLICIT_BASE + next(_serial)
+    user = User(username=f"t{n:07d}x{next(_serial)}", name=name, role=Role.TRAINEE)
     user.set_phone(phone_for(n))
     user.set_unusable_password()
     user.save()
     profile = TraineeProfile(user=user)
-    profile.set_id_number(id_number_for(n))
+    # ID numbers repeat every 1000 n: each thousand gets its own birth date.
+    birth = date(1990, 1, 1) + timedelta(days=n // 1000)
+    profile.set_id_number(id_number_for(n, birth=birth.strftime("%Y%m%d")))
     profile.save()
     Membership.objects.create(
         trainee=profile, institution=institution, source=Membership.Source.ADMIN
