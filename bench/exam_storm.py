@@ -1,7 +1,7 @@
 """An exam storm under gunicorn + PostgreSQL: N trainees start the same exam at the same moment
 (each drawing their own paper), save an answer every 10 s, then all hand in at once.
 
-Method (one run, one server; the harness is bench/heartbeat.py's):
+Method (one run, one server; the harness is bench/harness.py, shared with bench/heartbeat.py):
 
 1. Data. The database of DATABASE_URL (default postgres://postgres@127.0.0.1:5432/zhipei_exam_bench,
    created if missing, dropped afterwards unless DATABASE_URL was given or --keep-db) is
@@ -39,10 +39,8 @@ import json
 import os
 import random
 import secrets
-import shutil
 import string
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,24 +48,22 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from heartbeat import (  # noqa: E402 - the harness lives beside this script
+from harness import (  # noqa: E402 - the harness lives beside this script
     BACKEND,
     HOST,
     BenchError,
     Gunicorn,
     HttpConnection,
     PhaseStats,
-    _make_learner,
-    _serial_base,
+    bench_database,
     check_connection_budget,
-    configure_environment,
-    database_name,
     describe,
-    drop_database,
-    ensure_database,
     log,
+    make_learner,
     measured,
     raise_fd_limit,
+    report,
+    serial_base,
     setup_django,
     timed,
 )
@@ -108,7 +104,7 @@ def create_exam_and_trainees(count: int) -> tuple[int, list[Trainee]]:
     alphabet = string.ascii_letters + string.digits
     trainees: list[Trainee] = []
     with transaction.atomic():
-        serial = _serial_base()
+        serial = serial_base()
         institution = InstitutionFactory(
             name=f"考试基准培训学校{serial}",
             credit_code=make_credit_code(f"52331102MJ{serial:07d}"),
@@ -154,7 +150,7 @@ def create_exam_and_trainees(count: int) -> tuple[int, list[Trainee]]:
             requires_completion=False,
         )
         for i in range(count):
-            user = _make_learner(institution, serial + i)
+            user = make_learner(institution, serial + i)
             store = SessionStore()
             store["_auth_user_id"] = str(user.pk)
             store["_auth_user_backend"] = BACKEND
@@ -335,86 +331,72 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> int:
     args = parse_args()
-    from_env = bool(os.environ.get("DATABASE_URL"))
     url = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
-    data_dir = tempfile.mkdtemp(prefix="zhipei-exam-storm-")
+    keep = bool(os.environ.get("DATABASE_URL")) or args.keep_db
     server: Gunicorn | None = None
-    results: dict[str, object] = {}
-    database_ready = False
     try:
         raise_fd_limit(args.trainees)
-        ensure_database(url)
-        database_ready = True
-        configure_environment(url, data_dir)
-        setup_django()
-        check_connection_budget(args.workers, args.threads)
-        log(f"creating the bank, the paper, the exam and {args.trainees} trainees")
-        exam_id, trainees = create_exam_and_trainees(args.trainees)
-        server = Gunicorn(args.workers, args.threads, Path(data_dir) / "gunicorn.log")
-        server.start()
-        asyncio.run(warm_up(trainees, server.port, args.workers))
-        record_face_matches(exam_id, trainees)
+        with bench_database(url, prefix="zhipei-exam-storm-", keep=keep) as data_dir:
+            setup_django()
+            check_connection_budget(args.workers, args.threads)
+            log(f"creating the bank, the paper, the exam and {args.trainees} trainees")
+            exam_id, trainees = create_exam_and_trainees(args.trainees)
+            server = Gunicorn(args.workers, args.threads, Path(data_dir) / "gunicorn.log")
+            try:
+                server.start()
+                asyncio.run(warm_up(trainees, server.port, args.workers))
+                record_face_matches(exam_id, trainees)
 
-        log(f"start: {args.trainees} trainees at the same moment")
-        master = server.proc.pid if server.proc else 0
-        starts = asyncio.run(start_phase(exam_id, trainees, server.port, master))
-        log(describe("start", starts))
-        short = [t for t in trainees if len(t.questions) != sum(r["count"] for r in RULES)]
-        if starts.errors or short:
-            raise BenchError(f"{starts.errors} starts failed, {len(short)} papers incomplete")
+                log(f"start: {args.trainees} trainees at the same moment")
+                master = server.proc.pid if server.proc else 0
+                starts = asyncio.run(start_phase(exam_id, trainees, server.port, master))
+                log(describe("start", starts))
+                short = [t for t in trainees if len(t.questions) != sum(r["count"] for r in RULES)]
+                if starts.errors or short:
+                    raise BenchError(
+                        f"{starts.errors} starts failed, {len(short)} papers incomplete"
+                    )
 
-        log(f"autosave: one answer per trainee every {SAVE_EVERY:g} s for {args.seconds:g} s")
-        saves = asyncio.run(autosave_phase(trainees, server.port, args.seconds, master))
-        log(describe("autosave", saves))
+                log(
+                    f"autosave: one answer per trainee every {SAVE_EVERY:g} s for {args.seconds:g} s"
+                )
+                saves = asyncio.run(autosave_phase(trainees, server.port, args.seconds, master))
+                log(describe("autosave", saves))
 
-        log("submit: every trainee hands in at the same moment")
-        submits = asyncio.run(submit_phase(trainees, server.port, master))
-        log(describe("submit", submits))
-        log(check_results(exam_id, trainees))
+                log("submit: every trainee hands in at the same moment")
+                submits = asyncio.run(submit_phase(trainees, server.port, master))
+                log(describe("submit", submits))
+                log(check_results(exam_id, trainees))
 
-        problems = server.problems()
-        for line in problems[:15]:
-            log(f"  server: {line}")
-        if not problems:
-            log("server log: no errors or warnings")
-        results = {
-            "exam_start_p50_ms": f"{starts.percentile_ms(0.5):.1f}",
-            "exam_start_p99_ms": f"{starts.percentile_ms(0.99):.1f}",
-            "exam_start_errors": starts.errors,
-            "exam_start_server_cpu_ms": f"{starts.cpu_ms_per_answer():.2f}",
-            "autosave_rps": f"{saves.rps:.1f}",
-            "autosave_p50_ms": f"{saves.percentile_ms(0.5):.1f}",
-            "autosave_p99_ms": f"{saves.percentile_ms(0.99):.1f}",
-            "autosave_errors": saves.errors,
-            "autosave_server_cpu_ms": f"{saves.cpu_ms_per_answer():.2f}",
-            "grading_per_s": f"{submits.rps:.1f}",
-            "submit_p99_ms": f"{submits.percentile_ms(0.99):.1f}",
-            "submit_errors": submits.errors,
-            "submit_server_cpu_ms": f"{submits.cpu_ms_per_answer():.2f}",
-            "trainees": args.trainees,
-            "questions_per_paper": sum(r["count"] for r in RULES),
-            "seconds": f"{args.seconds:g}",
-            "gunicorn_workers": args.workers,
-        }
+                server.log_problems()
+
+                results = {
+                    "exam_start_p50_ms": f"{starts.percentile_ms(0.5):.1f}",
+                    "exam_start_p99_ms": f"{starts.percentile_ms(0.99):.1f}",
+                    "exam_start_errors": starts.errors,
+                    "exam_start_server_cpu_ms": f"{starts.cpu_ms_per_answer():.2f}",
+                    "autosave_rps": f"{saves.rps:.1f}",
+                    "autosave_p50_ms": f"{saves.percentile_ms(0.5):.1f}",
+                    "autosave_p99_ms": f"{saves.percentile_ms(0.99):.1f}",
+                    "autosave_errors": saves.errors,
+                    "autosave_server_cpu_ms": f"{saves.cpu_ms_per_answer():.2f}",
+                    "grading_per_s": f"{submits.rps:.1f}",
+                    "submit_p99_ms": f"{submits.percentile_ms(0.99):.1f}",
+                    "submit_errors": submits.errors,
+                    "submit_server_cpu_ms": f"{submits.cpu_ms_per_answer():.2f}",
+                    "trainees": args.trainees,
+                    "questions_per_paper": sum(r["count"] for r in RULES),
+                    "seconds": f"{args.seconds:g}",
+                    "gunicorn_workers": args.workers,
+                }
+            finally:
+                server.stop()
     except BenchError as exc:
         log(f"error: {exc}")
         if server is not None and server.proc is not None:
             log(f"gunicorn output (last lines):\n{server.tail()}")
         return 1
-    finally:
-        if server is not None:
-            server.stop()
-        if "django" in sys.modules:
-            from django.db import connections
-
-            connections.close_all()
-        if database_ready and (from_env or args.keep_db):
-            log(f"kept database {database_name(url)}")
-        elif database_ready:
-            drop_database(url)
-        shutil.rmtree(data_dir, ignore_errors=True)
-    for name, value in results.items():
-        print(f"{name}={value}")
+    report(results)
     return 0
 
 

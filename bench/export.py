@@ -41,10 +41,8 @@ import json
 import os
 import random
 import resource
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -52,16 +50,15 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from heartbeat import (  # noqa: E402 - the harness lives beside this script
+from harness import (  # noqa: E402 - the harness lives beside this script
     BenchError,
-    _make_learner,
-    _serial_base,
-    configure_environment,
+    bench_database,
     database_name,
-    drop_database,
-    ensure_database,
     log,
     maintenance_connection,
+    make_learner,
+    report,
+    serial_base,
     setup_django,
 )
 
@@ -115,7 +112,7 @@ def create_data(rows: int, trainees: int) -> tuple[int, int]:
     from zhipei.study.models import StudySession
 
     rng = random.Random(20260301)  # noqa: S311 - test data, not secrets
-    serial = _serial_base()
+    serial = serial_base()
     with transaction.atomic():
         institution = InstitutionFactory(name=INSTITUTION_NAME)
         admin = User.objects.create(
@@ -140,7 +137,7 @@ def create_data(rows: int, trainees: int) -> tuple[int, int]:
     log(f"creating {trainees} trainees")
     profiles = []
     for n in range(trainees):
-        user = _make_learner(institution, serial + 1 + n)
+        user = make_learner(institution, serial + 1 + n)
         user.name = rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(GIVEN)
         user.save(update_fields=["name"])
         profiles.append(user.trainee_profile)
@@ -395,97 +392,85 @@ def main() -> int:
     if args.child:
         return child_main(args)
     url = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
-    data_dir = tempfile.mkdtemp(prefix="zhipei-export-bench-")
-    results: dict[str, object] = {}
-    created_db = False
-    database_ready = False
     try:
-        created_db = not database_exists(url)
-        ensure_database(url)
-        database_ready = True
-        configure_environment(url, data_dir)
-        # The job runs inline, in the measured process, as it does without a broker.
-        os.environ.pop("CELERY_BROKER_URL", None)
-        t0 = time.perf_counter()
-        setup_django()
-        institution = bench_institution()
-        if institution is not None and args.reuse:
-            from zhipei.accounts.models import User
+        # A database that was there before the run is kept (pass --keep-db to keep a new one).
+        keep = args.keep_db or database_exists(url)
+        with bench_database(url, prefix="zhipei-export-bench-", keep=keep) as data_dir:
+            # The job runs inline, in the measured process, as it does without a broker.
+            os.environ.pop("CELERY_BROKER_URL", None)
+            t0 = time.perf_counter()
+            setup_django()
+            institution = bench_institution()
+            if institution is not None and args.reuse:
+                from zhipei.accounts.models import User
 
-            institution_id = institution.pk
-            admin = User.objects.filter(institution=institution, role="inst_admin").first()
-            if admin is None:
-                raise BenchError("the kept institution has no admin: run without --reuse")
-            user_id = admin.pk
-            log(f"reusing institution {institution_id}")
-        else:
-            if institution is not None:
-                raise BenchError("the database already holds a bench run: pass --reuse or drop it")
-            institution_id, user_id = create_data(args.rows, args.trainees)
-        rows = ledger_rows(institution_id)
-        setup_s = time.perf_counter() - t0
-        log(f"{rows} ledger rows ready in {setup_s:.1f} s")
-        from django.db import connections
-
-        connections.close_all()
-
-        ids = ["--institution", str(institution_id), "--user", str(user_id)]
-        idle = run_child("idle")
-        log(f"a process with Django set up: {idle['rss_mb']:.1f} MB")
-        log("raw csv.writer")
-        raw = run_child("raw", *ids, "--out-dir", data_dir)
-        log(f"  {raw['rows']} rows in {raw['seconds']:.2f} s, {raw['rss_mb']:.1f} MB")
-        log("platform csv")
-        csv_run = run_child("csv", *ids)
-        log(f"  {csv_run['rows']} rows in {csv_run['seconds']:.2f} s, {csv_run['rss_mb']:.1f} MB")
-        log("platform xlsx")
-        xlsx_run = run_child("xlsx", *ids)
-        log(
-            f"  {xlsx_run['rows']} rows in {xlsx_run['seconds']:.2f} s,"
-            f" {xlsx_run['rss_mb']:.1f} MB, {xlsx_run['bytes'] / 1e6:.1f} MB file"
-        )
-        if not raw["rows"] == csv_run["rows"] == xlsx_run["rows"] == rows:
-            raise BenchError(
-                f"row counts differ: raw {raw['rows']}, csv {csv_run['rows']},"
-                f" xlsx {xlsx_run['rows']}, database {rows}"
-            )
-        if raw["digest"] != csv_run["digest"]:
-            raise BenchError("the platform's csv rows differ from the bare csv.writer's")
-        log("platform csv data lines are byte-for-byte the bare csv.writer's")
-
-        csv_rate = csv_run["rows"] / csv_run["seconds"]
-        raw_rate = raw["rows"] / raw["seconds"]
-        results = {
-            "rows": rows,
-            "export_csv_rows_per_s": f"{csv_rate:.0f}",
-            "export_xlsx_rows_per_s": f"{xlsx_run['rows'] / xlsx_run['seconds']:.0f}",
-            "raw_csv_rows_per_s": f"{raw_rate:.0f}",
-            "csv_to_raw_ratio": f"{csv_rate / raw_rate:.3f}",
-            "export_peak_rss_mb": f"{max(csv_run['rss_mb'], xlsx_run['rss_mb']):.1f}",
-            "export_csv_peak_rss_mb": f"{csv_run['rss_mb']:.1f}",
-            "export_xlsx_peak_rss_mb": f"{xlsx_run['rss_mb']:.1f}",
-            "raw_csv_peak_rss_mb": f"{raw['rss_mb']:.1f}",
-            "django_baseline_rss_mb": f"{idle['rss_mb']:.1f}",
-            "export_count_s": f"{csv_run['count_s']:.2f}",
-            "export_csv_mb": f"{csv_run['bytes'] / 1e6:.1f}",
-            "export_xlsx_mb": f"{xlsx_run['bytes'] / 1e6:.1f}",
-            "setup_s": f"{setup_s:.1f}",
-        }
-    except BenchError as exc:
-        log(f"error: {exc}")
-        return 1
-    finally:
-        if "django" in sys.modules:
+                institution_id = institution.pk
+                admin = User.objects.filter(institution=institution, role="inst_admin").first()
+                if admin is None:
+                    raise BenchError("the kept institution has no admin: run without --reuse")
+                user_id = admin.pk
+                log(f"reusing institution {institution_id}")
+            else:
+                if institution is not None:
+                    raise BenchError(
+                        "the database already holds a bench run: pass --reuse or drop it"
+                    )
+                institution_id, user_id = create_data(args.rows, args.trainees)
+            rows = ledger_rows(institution_id)
+            setup_s = time.perf_counter() - t0
+            log(f"{rows} ledger rows ready in {setup_s:.1f} s")
             from django.db import connections
 
             connections.close_all()
-        if database_ready and (args.keep_db or not created_db):
-            log(f"kept database {database_name(url)}")
-        elif database_ready:
-            drop_database(url)
-        shutil.rmtree(data_dir, ignore_errors=True)
-    for name, value in results.items():
-        print(f"{name}={value}")
+
+            ids = ["--institution", str(institution_id), "--user", str(user_id)]
+            idle = run_child("idle")
+            log(f"a process with Django set up: {idle['rss_mb']:.1f} MB")
+            log("raw csv.writer")
+            raw = run_child("raw", *ids, "--out-dir", data_dir)
+            log(f"  {raw['rows']} rows in {raw['seconds']:.2f} s, {raw['rss_mb']:.1f} MB")
+            log("platform csv")
+            csv_run = run_child("csv", *ids)
+            log(
+                f"  {csv_run['rows']} rows in {csv_run['seconds']:.2f} s, {csv_run['rss_mb']:.1f} MB"
+            )
+            log("platform xlsx")
+            xlsx_run = run_child("xlsx", *ids)
+            log(
+                f"  {xlsx_run['rows']} rows in {xlsx_run['seconds']:.2f} s,"
+                f" {xlsx_run['rss_mb']:.1f} MB, {xlsx_run['bytes'] / 1e6:.1f} MB file"
+            )
+            if not raw["rows"] == csv_run["rows"] == xlsx_run["rows"] == rows:
+                raise BenchError(
+                    f"row counts differ: raw {raw['rows']}, csv {csv_run['rows']},"
+                    f" xlsx {xlsx_run['rows']}, database {rows}"
+                )
+            if raw["digest"] != csv_run["digest"]:
+                raise BenchError("the platform's csv rows differ from the bare csv.writer's")
+            log("platform csv data lines are byte-for-byte the bare csv.writer's")
+
+            csv_rate = csv_run["rows"] / csv_run["seconds"]
+            raw_rate = raw["rows"] / raw["seconds"]
+            results = {
+                "rows": rows,
+                "export_csv_rows_per_s": f"{csv_rate:.0f}",
+                "export_xlsx_rows_per_s": f"{xlsx_run['rows'] / xlsx_run['seconds']:.0f}",
+                "raw_csv_rows_per_s": f"{raw_rate:.0f}",
+                "csv_to_raw_ratio": f"{csv_rate / raw_rate:.3f}",
+                "export_peak_rss_mb": f"{max(csv_run['rss_mb'], xlsx_run['rss_mb']):.1f}",
+                "export_csv_peak_rss_mb": f"{csv_run['rss_mb']:.1f}",
+                "export_xlsx_peak_rss_mb": f"{xlsx_run['rss_mb']:.1f}",
+                "raw_csv_peak_rss_mb": f"{raw['rss_mb']:.1f}",
+                "django_baseline_rss_mb": f"{idle['rss_mb']:.1f}",
+                "export_count_s": f"{csv_run['count_s']:.2f}",
+                "export_csv_mb": f"{csv_run['bytes'] / 1e6:.1f}",
+                "export_xlsx_mb": f"{xlsx_run['bytes'] / 1e6:.1f}",
+                "setup_s": f"{setup_s:.1f}",
+            }
+    except BenchError as exc:
+        log(f"error: {exc}")
+        return 1
+    report(results)
     return 0
 
 
