@@ -21,6 +21,7 @@ from zhipei.accounts.models import (
     id_number_index,
     phone_index,
 )
+from zhipei.core.sheets import SheetError, cell_text, sheet_rows
 from zhipei.courses.services import RowError
 from zhipei.institutions.models import Institution
 from zhipei.lib.idnumber import InvalidIdNumber, parse_id_number
@@ -34,9 +35,6 @@ COLUMNS = ["姓名", "身份证号", "手机号"]
 ALIASES = {"身份证号码": "身份证号", "身份证": "身份证号", "手机号码": "手机号", "手机": "手机号"}
 MAX_ROWS = 3000
 MAX_BYTES = 2 * 1024 * 1024
-_MAX_SCANNED_ROWS = 10 * MAX_ROWS
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-NOT_XLSX = "无法读取该文件：请上传 .xlsx 格式的 Excel 文件（可先下载模板，在模板中填写）"
 NAME_MIN, NAME_MAX = 2, 20
 
 # Chinese characters (the basic block, extension A, compatibility ideographs, extensions B–H)
@@ -45,10 +43,6 @@ _HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
 _NAME = re.compile(rf"[{_HAN}]+(?:·[{_HAN}]+)*")
 # The dots people type for “·”: ASCII-free look-alikes from several input methods.
 _DOTS = str.maketrans({c: "·" for c in "•‧∙・･⋅."})
-
-
-class SheetError(ValueError):
-    """The whole file is refused (not an .xlsx, no header, too many rows)."""
 
 
 @dataclass(frozen=True)
@@ -96,14 +90,6 @@ def name_problem(name: str) -> str | None:
     return None
 
 
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
 @dataclass
 class _Parsed:
     row: int
@@ -115,7 +101,7 @@ class _Parsed:
 
 def _parse_row(n: int, cells: dict[str, Any], today: date) -> _Parsed:
     problems: list[str] = []
-    name = normalize_name(_text(cells["姓名"]))
+    name = normalize_name(cell_text(cells["姓名"]))
     problem = name_problem(name)
     if problem:
         problems.append(problem)
@@ -127,11 +113,11 @@ def _parse_row(n: int, cells: dict[str, Any], today: date) -> _Parsed:
         problems.append(
             "身份证号：单元格是数字格式，末尾几位可能已丢失；请把该列设为“文本”格式后重新填写"
         )
-    elif not _text(raw_id):
+    elif not cell_text(raw_id):
         problems.append("身份证号：不能为空")
     else:
         try:
-            parsed = parse_id_number(_text(raw_id), today=today)
+            parsed = parse_id_number(cell_text(raw_id), today=today)
         except InvalidIdNumber as exc:
             problems.append(f"身份证号：{exc}")
         else:
@@ -143,7 +129,7 @@ def _parse_row(n: int, cells: dict[str, Any], today: date) -> _Parsed:
             else:
                 number = parsed.number
     phone: str | None = None
-    raw_phone = _text(cells["手机号"])
+    raw_phone = cell_text(cells["手机号"])
     if not raw_phone:
         problems.append("手机号：不能为空")
     else:
@@ -155,42 +141,16 @@ def _parse_row(n: int, cells: dict[str, Any], today: date) -> _Parsed:
 
 
 def _read(data: bytes) -> list[_Parsed]:
-    from openpyxl import load_workbook
-
-    if not data.startswith(b"PK"):  # every .xlsx is a zip archive
-        raise SheetError(NOT_XLSX)
-    try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds on a damaged or foreign file
-        raise SheetError(NOT_XLSX) from exc
-    try:
-        sheet = book[SHEET_TITLE] if SHEET_TITLE in book.sheetnames else book.worksheets[0]
-        rows = sheet.iter_rows(values_only=True)
-        header = [
-            ALIASES.get(name, name) for name in (_text(c).replace(" ", "") for c in next(rows, ()))
-        ]
-        missing = [c for c in COLUMNS if c not in header]
-        if missing:
-            raise SheetError(f"第 1 行应为表头，缺少“{'”“'.join(missing)}”列：请使用下载的模板填写")
-        columns = {name: header.index(name) for name in COLUMNS}
-        today = timezone.localdate()
-        parsed: list[_Parsed] = []
-        for n, row in enumerate(rows, start=2):
-            if n > _MAX_SCANNED_ROWS:
-                raise SheetError(f"表格超过 {MAX_ROWS} 行，请分批导入")
-            cells = {name: row[i] if i < len(row) else None for name, i in columns.items()}
-            if all(_text(v) == "" for v in cells.values()):
-                continue
-            if len(parsed) >= MAX_ROWS:
-                raise SheetError(f"表格超过 {MAX_ROWS} 行，请分批导入")
-            parsed.append(_parse_row(n, cells, today))
-    except SheetError:
-        raise
-    except Exception as exc:  # a damaged sheet may fail part-way through
-        raise SheetError(NOT_XLSX) from exc
-    finally:
-        book.close()
-    return parsed
+    today = timezone.localdate()
+    rows = sheet_rows(
+        data,
+        title=SHEET_TITLE,
+        columns=COLUMNS,
+        required=COLUMNS,
+        max_rows=MAX_ROWS,
+        aliases=ALIASES,
+    )
+    return [_parse_row(n, cells, today) for n, cells in rows]
 
 
 def _chunks(values: list[str], size: int = 500) -> list[list[str]]:

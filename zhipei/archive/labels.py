@@ -6,12 +6,10 @@ from __future__ import annotations
 
 from zhipei.study import ledger
 
-UNCREDITED_REASON_LABELS = ledger.REASON_LABELS
-
 
 def reason_label(code: str) -> str:
     """The Chinese label of a ledger reason code; an unknown code is shown as it is."""
-    return UNCREDITED_REASON_LABELS.get(code, code)
+    return ledger.REASON_LABELS.get(code, code)
 
 
 def duration_text(seconds: float | None) -> str:

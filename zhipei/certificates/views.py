@@ -10,7 +10,6 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import content_disposition_header
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -20,6 +19,7 @@ from zhipei.certificates import selectors, services, signing
 from zhipei.certificates.forms import IssueForm, RevokeForm, VerifyLookupForm
 from zhipei.certificates.models import Certificate
 from zhipei.certificates.pdf import verification_url
+from zhipei.core.exports import attachment
 from zhipei.core.http import client_ip
 from zhipei.core.pagination import paginate
 from zhipei.courses.models import ClassMember, TrainingClass
@@ -32,9 +32,8 @@ from zhipei.trainee.views import trainee_page
 
 
 def _pdf_response(certificate: Certificate, data: bytes) -> HttpResponse:
-    response = HttpResponse(data, content_type="application/pdf")
     filename = f"{certificate.get_kind_display()}-{certificate.serial}.pdf"
-    response["Content-Disposition"] = content_disposition_header(True, filename)
+    response = attachment(data, filename, "application/pdf")
     response["Cache-Control"] = "private, no-store"
     return response
 

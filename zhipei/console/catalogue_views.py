@@ -23,6 +23,7 @@ from zhipei.console.forms import (
     QuestionForm,
     TrainingClassForm,
 )
+from zhipei.core.exports import attachment, write_xlsx
 from zhipei.core.forms import Form
 from zhipei.core.pagination import paginate, sort_order
 from zhipei.courses import services
@@ -224,17 +225,6 @@ def class_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_perm(Perm.CONSOLE, Perm.CLASS_MANAGE)
 def class_sheet_template(request: HttpRequest) -> HttpResponse:
-    from openpyxl import Workbook
-
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "学员名单"
-    sheet.append(["姓名", "身份证号"])
     out = io.BytesIO()
-    book.save(out)
-    response = HttpResponse(
-        out.getvalue(),
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    )
-    response["Content-Disposition"] = "attachment; filename*=UTF-8''class-members-template.xlsx"
-    return response
+    write_xlsx(out, ["姓名", "身份证号"], [], title="学员名单")
+    return attachment(out.getvalue(), "class-members-template.xlsx")

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 from zhipei.accounts.models import User
 from zhipei.accounts.permissions import Perm, require_perm
 from zhipei.console.access import own_institution
+from zhipei.core.exports import attachment
 from zhipei.core.forms import Form
 from zhipei.core.pagination import paginate
 from zhipei.courses.models import Chapter, Course, Lesson, TrainingClass
@@ -389,12 +390,6 @@ class QuestionSheetForm(Form):
         return sheet
 
 
-def _xlsx(data: bytes, filename: str) -> HttpResponse:
-    response = HttpResponse(data, content_type=sheets.XLSX_TYPE)
-    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{filename}"
-    return response
-
-
 @require_perm(Perm.CONSOLE, Perm.CATALOGUE)
 def questions_import(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
@@ -424,7 +419,7 @@ def questions_import(request: HttpRequest) -> HttpResponse:
 
 @require_perm(Perm.CONSOLE, Perm.CATALOGUE)
 def questions_template(request: HttpRequest) -> HttpResponse:
-    return _xlsx(sheets.questions_template(), "question-bank-template.xlsx")
+    return attachment(sheets.questions_template(), "question-bank-template.xlsx")
 
 
 @require_perm(Perm.CONSOLE, Perm.CATALOGUE)
@@ -440,7 +435,7 @@ def questions_export(request: HttpRequest) -> HttpResponse:
         request=request,
         filtered=filters.filtered,
     )
-    return _xlsx(data, "question-bank.xlsx")
+    return attachment(data, "question-bank.xlsx")
 
 
 # --- papers --------------------------------------------------------------------------------------

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 from typing import Any
-from urllib.parse import quote
 
 from django import forms
 from django.contrib import messages
@@ -22,12 +21,9 @@ from zhipei.archive import imports, selectors, services
 from zhipei.audit.services import audit_log
 from zhipei.console.access import own_institution
 from zhipei.core.crypto import field_cipher
+from zhipei.core.exports import attachment
 from zhipei.core.forms import Form
 from zhipei.institutions.models import Institution
-
-
-def _disposition(filename: str) -> str:
-    return f"attachment; filename*=UTF-8''{quote(filename)}"
 
 
 def _trainee(request: HttpRequest, pk: int) -> TraineeProfile:
@@ -88,8 +84,9 @@ def trainee_dossier(request: HttpRequest, pk: int) -> HttpResponseBase:
     dossier = services.trainee_dossier_zip(
         trainee=profile, institution=institution, by=user, request=request
     )
-    response = FileResponse(dossier.file, content_type="application/zip")
-    response["Content-Disposition"] = _disposition(dossier.filename)
+    response = FileResponse(
+        dossier.file, as_attachment=True, filename=dossier.filename, content_type="application/zip"
+    )
     response["X-Dossier-Manifest-SHA256"] = dossier.manifest_sha256
     return response
 
@@ -253,6 +250,4 @@ def trainees_import(request: HttpRequest) -> HttpResponse:
 
 @require_perm(Perm.CONSOLE, Perm.CLASS_MANAGE)
 def trainees_template(request: HttpRequest) -> HttpResponse:
-    response = HttpResponse(imports.template(), content_type=imports.XLSX_TYPE)
-    response["Content-Disposition"] = _disposition("学员导入模板.xlsx")
-    return response
+    return attachment(imports.template(), "学员导入模板.xlsx")

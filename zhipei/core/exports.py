@@ -7,9 +7,9 @@ import csv
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from typing import IO, Any
-from urllib.parse import quote
 
-from django.http import FileResponse, StreamingHttpResponse
+from django.http import FileResponse, HttpResponse, StreamingHttpResponse
+from django.utils.http import content_disposition_header
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -21,8 +21,11 @@ class _Line:
         return value
 
 
-def _disposition(filename: str) -> str:
-    return f"attachment; filename*=UTF-8''{quote(filename)}"
+def attachment(data: bytes, filename: str, content_type: str = XLSX_TYPE) -> HttpResponse:
+    """A download of ``data`` as ``filename`` (any characters: RFC 6266 encoding)."""
+    response = HttpResponse(data, content_type=content_type)
+    response["Content-Disposition"] = content_disposition_header(True, filename)
+    return response
 
 
 # A text cell starting with one of these is a formula to Excel (and WPS): "=HYPERLINK(...)" in a
@@ -71,7 +74,7 @@ def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence[A
     response = StreamingHttpResponse(
         csv_lines(header, rows), content_type="text/csv; charset=utf-8"
     )
-    response["Content-Disposition"] = _disposition(filename)
+    response["Content-Disposition"] = content_disposition_header(True, filename)
     return response
 
 
@@ -83,5 +86,5 @@ def xlsx_response(
     write_xlsx(spool, header, rows, title=title)
     spool.seek(0)
     response = FileResponse(spool, content_type=XLSX_TYPE)
-    response["Content-Disposition"] = _disposition(filename)
+    response["Content-Disposition"] = content_disposition_header(True, filename)
     return response

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -195,29 +194,19 @@ def class_members_from_sheet(
     Every row must name a trainee of the class's institution; the caller enrols nothing unless
     the error list is empty.
     """
-    from openpyxl import load_workbook
-
     from zhipei.accounts.models import id_number_index
+    from zhipei.core.sheets import cell_text, sheet_rows
     from zhipei.lib.idnumber import InvalidIdNumber, parse_id_number
 
-    try:
-        sheet = load_workbook(io.BytesIO(data), read_only=True, data_only=True).worksheets[0]
-    except Exception as exc:  # openpyxl raises many kinds on a non-xlsx file
-        raise ValueError("无法读取该文件，请使用 .xlsx 格式的模板") from exc
-    rows = sheet.iter_rows(values_only=True)
-    header = [str(c).strip() if c is not None else "" for c in next(rows, [])]
-    if "身份证号" not in header:
-        raise ValueError("第 1 行应为表头，且包含“身份证号”列")
-    id_col = header.index("身份证号")
-    name_col = header.index("姓名") if "姓名" in header else None
     members = TraineeProfile.objects.filter(memberships__institution=training_class.institution_id)
     found: list[TraineeProfile] = []
     errors: list[RowError] = []
     seen: set[str] = set()
-    for n, row in enumerate(rows, start=2):
-        if row is None or all(c in (None, "") for c in row):
-            continue
-        raw = str(row[id_col] or "").strip() if id_col < len(row) else ""
+    rows = sheet_rows(
+        data, title="", columns=["姓名", "身份证号"], required=["身份证号"], max_rows=5000
+    )
+    for n, cells in rows:
+        raw = cell_text(cells["身份证号"])
         try:
             number = parse_id_number(raw).number
         except InvalidIdNumber as exc:
@@ -233,12 +222,8 @@ def class_members_from_sheet(
         if profile is None:
             errors.append(RowError(n, "本机构没有该身份证号的学员，请先导入学员"))
             continue
-        if (
-            name_col is not None
-            and name_col < len(row)
-            and row[name_col]
-            and str(row[name_col]).strip() != profile.user.name
-        ):
+        name = cell_text(cells.get("姓名"))
+        if name and name != profile.user.name:
             errors.append(RowError(n, "姓名与身份证号不符"))
             continue
         found.append(profile)

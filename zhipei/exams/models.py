@@ -3,6 +3,7 @@ lesson, a course or a class, and each trainee's attempts with their frozen paper
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
@@ -178,9 +179,9 @@ class Exam(models.Model):
     def __str__(self) -> str:
         return self.title
 
-    def is_open(self, now: object = None) -> bool:
+    def is_open(self, now: datetime | None = None) -> bool:
         moment = now or timezone.now()
-        return self.opens_at <= moment < self.closes_at  # type: ignore[operator]
+        return self.opens_at <= moment < self.closes_at
 
 
 class Attempt(models.Model):

@@ -413,7 +413,7 @@ def _study_complete(exam: Exam, trainee: TraineeProfile) -> bool:
     from zhipei.study.models import LessonProgress
     from zhipei.study.selectors import class_xueshi
 
-    if exam.training_class_id is not None and exam.training_class is not None:  # a class exam
+    if exam.training_class is not None:  # a class exam
         done = class_xueshi(exam.training_class).get(trainee.pk, 0.0)
         return done >= float(exam.training_class.required_xueshi)
     lessons = (

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.http import HttpRequest
 
 from zhipei.audit.services import audit_log
+from zhipei.core.sheets import SheetError, cell_text, sheet_rows
 from zhipei.courses.models import Chapter, Course
 from zhipei.courses.services import RowError
 from zhipei.exams.models import JUDGE_OPTIONS, Question
@@ -33,10 +34,6 @@ MAX_ROWS = 5000
 MAX_BYTES = 10 * 1024 * 1024
 MAX_OPTION_CHARS = 500
 MAX_ANALYSIS_CHARS = 2000
-# Rows read (empty ones included) before giving up on a sheet padded with blank formatted rows.
-_MAX_SCANNED_ROWS = 10 * MAX_ROWS
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-NOT_XLSX = "无法读取该文件：请上传 .xlsx 格式的 Excel 文件（可先下载模板，在模板中填写）"
 
 KIND_LABELS = {kind.value: kind.label for kind in Question.Kind}
 _KINDS = {
@@ -55,10 +52,6 @@ _ALTERNATIVE_PIPE = re.compile(r"[|｜]")
 _LETTER_SEPARATORS = re.compile(r"[\s,，、;；]+")
 # Control characters a worksheet cannot hold (openpyxl refuses them).
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-
-
-class SheetError(ValueError):
-    """The whole file is refused (not an .xlsx, no header, too many rows)."""
 
 
 # --- answers as text (the sheet's 答案 column and the console form share these) ------------------
@@ -130,16 +123,6 @@ def answer_format(question: Question) -> str:
 
 
 # --- reading a sheet -----------------------------------------------------------------------------
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))  # a number typed into Excel: 50, not 50.0
-    return str(value).strip()
 
 
 class _Catalogue:
@@ -239,52 +222,24 @@ def questions_from_sheet(
     """The questions of an .xlsx in the template's format, as ``question_create`` arguments, and
     every bad row with its reason (row numbers as Excel shows them). A file that is no .xlsx, has
     no header or holds more than MAX_ROWS questions is refused whole (ValueError)."""
-    from openpyxl import load_workbook
-
-    if not data.startswith(b"PK"):  # every .xlsx is a zip archive
-        raise SheetError(NOT_XLSX)
-    try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        sheet = book[SHEET_TITLE] if SHEET_TITLE in book.sheetnames else book.worksheets[0]
-        rows = sheet.iter_rows(values_only=True)
-        header = [_text(c).replace(" ", "") for c in next(rows, ())]
-    except Exception as exc:  # openpyxl raises many kinds on a damaged or foreign file
-        raise SheetError(NOT_XLSX) from exc
-    missing = [c for c in REQUIRED_COLUMNS if c not in header]
-    if missing:
-        raise SheetError(f"第 1 行应为表头，缺少“{'”“'.join(missing)}”列：请使用下载的模板填写")
-    columns = {name: header.index(name) for name in COLUMNS if name in header}
     catalogue = _Catalogue(institution)
     parsed: list[tuple[int, dict[str, Any]]] = []
     errors: list[RowError] = []
     seen: dict[str, int] = {}
-    try:
-        for n, row in enumerate(rows, start=2):
-            if n > _MAX_SCANNED_ROWS:
-                raise SheetError(f"表格超过 {MAX_ROWS} 行，请分批导入")
-            cells = {name: _text(row[i]) if i < len(row) else "" for name, i in columns.items()}
-            if not any(cells.values()):
-                continue
-            if len(parsed) + len(errors) >= MAX_ROWS:
-                raise SheetError(f"表格超过 {MAX_ROWS} 行，请分批导入")
-            for name in COLUMNS:
-                cells.setdefault(name, "")
-            question, problems = _row_question(cells, catalogue)
-            stem = question["stem"]
-            if stem and stem in seen:
-                problems.append(f"题干：与第 {seen[stem]} 行重复")
-            elif stem:
-                seen[stem] = n
-            if problems:
-                errors.append(RowError(n, "；".join(problems)))
-            else:
-                parsed.append((n, question))
-    except SheetError:
-        raise
-    except Exception as exc:  # a damaged sheet may fail part-way through
-        raise SheetError(NOT_XLSX) from exc
-    finally:
-        book.close()
+    for n, raw in sheet_rows(
+        data, title=SHEET_TITLE, columns=COLUMNS, required=REQUIRED_COLUMNS, max_rows=MAX_ROWS
+    ):
+        cells = {name: cell_text(raw.get(name)) for name in COLUMNS}
+        question, problems = _row_question(cells, catalogue)
+        stem = question["stem"]
+        if stem and stem in seen:
+            problems.append(f"题干：与第 {seen[stem]} 行重复")
+        elif stem:
+            seen[stem] = n
+        if problems:
+            errors.append(RowError(n, "；".join(problems)))
+        else:
+            parsed.append((n, question))
     # Stems already in the bank, asked for in chunks (a query's parameter count is limited).
     stems = [q["stem"] for _, q in parsed]
     in_bank: set[str] = set()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
@@ -15,18 +14,14 @@ from django.views.decorators.http import require_GET, require_POST
 
 from zhipei.accounts.models import TraineeProfile, User
 from zhipei.accounts.permissions import Perm, require_perm
-from zhipei.core.http import api_error
+from zhipei.core.http import api_error, api_refusal, json_object
 from zhipei.exams import services
 from zhipei.exams.models import Attempt, Exam
 from zhipei.exams.selectors import exam_for_trainee, exams_for_trainee
 from zhipei.faces import services as face_services
 from zhipei.faces.models import Purpose
-from zhipei.faces.views import read_frames
+from zhipei.faces.views import face_outcome, read_frames
 from zhipei.trainee.views import trainee_page
-
-
-def _error(exc: services.ExamError | face_services.FaceError) -> JsonResponse:
-    return api_error(exc.code, exc.message, status=exc.status)
 
 
 def _profile(request: HttpRequest) -> TraineeProfile:
@@ -94,10 +89,8 @@ def api_face(request: HttpRequest, exam_id: int) -> JsonResponse:
             request=request,
         )
     except (services.ExamError, face_services.FaceError) as exc:
-        return _error(exc)
-    return JsonResponse(
-        {"ok": attempt.passed, "decision": attempt.decision, "message": attempt.message}
-    )
+        return api_refusal(exc)
+    return JsonResponse(face_outcome(attempt))
 
 
 @require_POST
@@ -109,7 +102,7 @@ def api_start(request: HttpRequest, exam_id: int) -> JsonResponse:
     try:
         attempt = services.attempt_start(exam=exam, trainee=_profile(request), request=request)
     except services.ExamError as exc:
-        return _error(exc)
+        return api_refusal(exc)
     return JsonResponse(_state(attempt))
 
 
@@ -125,20 +118,10 @@ def api_state(request: HttpRequest, attempt_id: int) -> JsonResponse:
     return JsonResponse(_state(attempt))
 
 
-def _json(request: HttpRequest) -> dict[str, Any] | JsonResponse:
-    try:
-        data = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        return api_error("MALFORMED_JSON", "请求内容不是有效的 JSON")
-    if not isinstance(data, dict):
-        return api_error("MALFORMED_JSON", "请求内容应为 JSON 对象")
-    return data
-
-
 @require_POST
 @require_perm(Perm.STUDY)
 def api_answer(request: HttpRequest, attempt_id: int) -> JsonResponse:
-    data = _json(request)
+    data = json_object(request)
     if isinstance(data, JsonResponse):
         return data
     if "question" not in data or "value" not in data:
@@ -151,7 +134,7 @@ def api_answer(request: HttpRequest, attempt_id: int) -> JsonResponse:
             value=data["value"],
         )
     except services.ExamError as exc:
-        return _error(exc)
+        return api_refusal(exc)
     now = timezone.now()
     return JsonResponse(
         {
@@ -169,7 +152,7 @@ def api_leave(request: HttpRequest, attempt_id: int) -> JsonResponse:
     try:
         attempt = services.attempt_page_leave(attempt_id=attempt_id, trainee=_profile(request))
     except services.ExamError as exc:
-        return _error(exc)
+        return api_refusal(exc)
     return JsonResponse({"ok": True, "page_leaves": attempt.page_leaves})
 
 
@@ -190,12 +173,10 @@ def api_recheck(request: HttpRequest, attempt_id: int) -> JsonResponse:
             request=request,
         )
     except (services.ExamError, face_services.FaceError) as exc:
-        return _error(exc)
+        return api_refusal(exc)
     return JsonResponse(
         {
-            "ok": face.passed,
-            "decision": face.decision,
-            "message": face.message,
+            **face_outcome(face),
             "status": attempt.status,
             "failures": attempt.face_failures_in_row,
             "result_url": reverse("exams:result", args=[attempt.pk]),
@@ -209,7 +190,7 @@ def api_submit(request: HttpRequest, attempt_id: int) -> JsonResponse:
     try:
         attempt = services.attempt_submit(attempt_id=attempt_id, trainee=_profile(request))
     except services.ExamError as exc:
-        return _error(exc)
+        return api_refusal(exc)
     return JsonResponse(_closed(attempt))
 
 

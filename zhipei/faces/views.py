@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 from zhipei.accounts.models import ConsentDocument, TraineeProfile, User
 from zhipei.accounts.permissions import Perm, require_perm
 from zhipei.accounts.selectors import consent_given
-from zhipei.core.http import api_error
+from zhipei.core.http import api_error, api_refusal
 from zhipei.faces import services
 from zhipei.faces.models import FaceAttempt, FaceTemplate, Purpose
 from zhipei.faces.selectors import trainee_home_institution
@@ -50,10 +50,6 @@ def _trainee_burst(
     return profile, institution, frames
 
 
-def _error(exc: services.FaceError) -> JsonResponse:
-    return api_error(exc.code, exc.message, status=exc.status)
-
-
 @require_POST
 @require_perm(Perm.STUDY)
 def api_challenge(request: HttpRequest) -> JsonResponse:
@@ -88,7 +84,7 @@ def api_enrol(request: HttpRequest) -> JsonResponse:
             request=request,
         )
     except services.FaceError as exc:
-        return _error(exc)
+        return api_refusal(exc)
     messages: dict[str, str] = {
         FaceTemplate.Status.ACTIVE: "人脸采集成功",
         FaceTemplate.Status.PENDING_APPROVAL: "已提交重新采集，待培训机构审批后生效",
@@ -119,15 +115,18 @@ def api_verify(request: HttpRequest) -> JsonResponse:
             request=request,
         )
     except services.FaceError as exc:
-        return _error(exc)
+        return api_refusal(exc)
     return JsonResponse(_attempt_json(attempt))
+
+
+def face_outcome(attempt: FaceAttempt) -> dict[str, object]:
+    """What every camera page is told of a check (enrolment, verification, study, exams)."""
+    return {"ok": attempt.passed, "decision": attempt.decision, "message": attempt.message}
 
 
 def _attempt_json(attempt: FaceAttempt) -> dict[str, object]:
     return {
-        "ok": attempt.passed,
-        "decision": attempt.decision,
-        "message": attempt.message,
+        **face_outcome(attempt),
         "distance": round(attempt.distance, 4) if attempt.distance is not None else None,
         "attempt": attempt.pk,
     }

@@ -49,8 +49,6 @@ from zhipei.study.selectors import xueshi
 CHUNK_ROWS = 2000  # rows per fetch from the server-side cursor
 PROGRESS_EVERY = 5000  # rows between two progress updates of a job (one UPDATE each)
 
-# Why time was not credited: the ledger's stable codes and what the bureau reads.
-REASON_LABELS = ledger.REASON_LABELS
 STUDY_FACE_PURPOSES = (Purpose.STUDY_START, Purpose.STUDY_RECHECK)
 
 
@@ -292,7 +290,7 @@ class DetailExporter(Exporter):
             "c9": Value("") if credited else F("reason"),
             "c10": Value("")
             if credited
-            else _label_case("reason", REASON_LABELS.items(), F("reason")),
+            else _label_case("reason", ledger.REASON_LABELS.items(), F("reason")),
             "c11": _session_outcome(),
         }
         return (
@@ -581,11 +579,13 @@ class SummaryExporter(Exporter):
 
 
 def uncredited_text(seconds_by_reason: dict[str, float]) -> str:
-    """ "页面隐藏或未在前台 12.5；暂停播放 3.0" (minutes), in the order of REASON_LABELS."""
-    order = {code: i for i, code in enumerate(REASON_LABELS)}
+    """ "页面隐藏或未在前台 12.5；暂停播放 3.0" (minutes), in the order of ledger.REASON_LABELS."""
+    order = {code: i for i, code in enumerate(ledger.REASON_LABELS)}
     parts = sorted(seconds_by_reason.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0]))
     return "；".join(
-        f"{REASON_LABELS.get(code, code)} {seconds / 60:.1f}" for code, seconds in parts if seconds
+        f"{ledger.REASON_LABELS.get(code, code)} {seconds / 60:.1f}"
+        for code, seconds in parts
+        if seconds
     )
 
 

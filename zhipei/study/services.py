@@ -145,6 +145,12 @@ class HeartbeatInput:
     playing: bool
     interacted: bool
 
+    def at(self, moment: float) -> ledger.Beat:
+        """The ledger's view of this heartbeat, received at ``moment`` (server epoch seconds)."""
+        return ledger.Beat(
+            self.seq, moment, self.position, self.rate, self.visible, self.focused, self.playing
+        )
+
 
 def heartbeat_record(
     *,
@@ -179,15 +185,7 @@ def heartbeat_record(
             return _answer(session, now, policy, state)  # ended; _end wrote the row
         step = ledger.apply(
             state,
-            ledger.Beat(
-                beat.seq,
-                _epoch(now),
-                beat.position,
-                beat.rate,
-                beat.visible,
-                beat.focused,
-                beat.playing,
-            ),
+            beat.at(_epoch(now)),
             policy.rules,
             blocked=_blocked_reason(session, state, policy, now),
         )
@@ -331,15 +329,7 @@ def _heartbeat_fast(
             return None
         step = ledger.apply(
             state,
-            ledger.Beat(
-                beat.seq,
-                _epoch(now),
-                beat.position,
-                beat.rate,
-                beat.visible,
-                beat.focused,
-                beat.playing,
-            ),
+            beat.at(_epoch(now)),
             policy.rules,
         )
         if step.closed is not None and ledger.drop_short_run(state, step.closed, policy.rules):

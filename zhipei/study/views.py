@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Any
 
@@ -14,10 +13,10 @@ from django.views.decorators.http import require_POST
 
 from zhipei.accounts.models import User
 from zhipei.accounts.permissions import Perm, require_perm
-from zhipei.core.http import api_error
+from zhipei.core.http import api_error, api_refusal, json_object
 from zhipei.courses.delivery import lesson_video_url
 from zhipei.faces import services as face_services
-from zhipei.faces.views import read_frames
+from zhipei.faces.views import face_outcome, read_frames
 from zhipei.study import services
 from zhipei.study.policy import policy_for
 from zhipei.study.selectors import (
@@ -29,20 +28,6 @@ from zhipei.study.selectors import (
 )
 from zhipei.study.tokens import read_session_token, session_token
 from zhipei.trainee.views import trainee_page
-
-
-def _error(exc: services.StudyError | face_services.FaceError) -> JsonResponse:
-    return api_error(exc.code, exc.message, status=exc.status)
-
-
-def _json_body(request: HttpRequest) -> dict[str, Any] | JsonResponse:
-    try:
-        data = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        return api_error("MALFORMED_JSON", "请求内容不是有效的 JSON")
-    if not isinstance(data, dict):
-        return api_error("MALFORMED_JSON", "请求内容应为 JSON 对象")
-    return data
 
 
 def _number(data: dict[str, Any], key: str) -> float:
@@ -77,7 +62,7 @@ def api_start(request: HttpRequest, lesson_id: int) -> JsonResponse:
             request=request,
         )
     except services.StudyError as exc:
-        return _error(exc)
+        return api_refusal(exc)
     return JsonResponse(
         {
             "ok": True,
@@ -105,7 +90,7 @@ def api_heartbeat(request: HttpRequest, session_id: int) -> JsonResponse:
     claims = read_session_token(request.META.get("HTTP_X_STUDY_TOKEN", ""))
     if claims is None or claims.session_id != session_id:
         return api_error("BAD_TOKEN", "学习凭证无效或已过期，请刷新页面", status=403)
-    data = _json_body(request)
+    data = json_object(request)
     if isinstance(data, JsonResponse):
         return data
     try:
@@ -136,7 +121,7 @@ def api_heartbeat(request: HttpRequest, session_id: int) -> JsonResponse:
             session_id=session_id, user_id=claims.user_id, trainee_id=claims.trainee_id, beat=beat
         )
     except services.StudyError as exc:
-        return _error(exc)
+        return api_refusal(exc)
     return JsonResponse(answer)
 
 
@@ -158,12 +143,10 @@ def api_face(request: HttpRequest, session_id: int) -> JsonResponse:
             request=request,
         )
     except (services.StudyError, face_services.FaceError) as exc:
-        return _error(exc)
+        return api_refusal(exc)
     return JsonResponse(
         {
-            "ok": attempt.passed,
-            "decision": attempt.decision,
-            "message": attempt.message,
+            **face_outcome(attempt),
             "status": session.status,
             "end_reason": session.end_reason,
             "failures": session.face_failures,
@@ -175,7 +158,7 @@ def api_face(request: HttpRequest, session_id: int) -> JsonResponse:
 @require_perm(Perm.STUDY)
 def api_quiz(request: HttpRequest, session_id: int) -> JsonResponse:
     user: User = request.user  # type: ignore[assignment]
-    data = _json_body(request)
+    data = json_object(request)
     if isinstance(data, JsonResponse):
         return data
     quiz, choice = data.get("quiz"), data.get("choice")
@@ -193,7 +176,7 @@ def api_quiz(request: HttpRequest, session_id: int) -> JsonResponse:
             )
         )
     except services.StudyError as exc:
-        return _error(exc)
+        return api_refusal(exc)
 
 
 @require_POST
@@ -205,7 +188,7 @@ def api_activity(request: HttpRequest, session_id: int) -> JsonResponse:
             services.study_activity(session_id=session_id, trainee=user.trainee_profile)
         )
     except services.StudyError as exc:
-        return _error(exc)
+        return api_refusal(exc)
 
 
 @require_POST
@@ -215,7 +198,7 @@ def api_end(request: HttpRequest, session_id: int) -> JsonResponse:
     try:
         session = services.study_session_end(session_id=session_id, trainee=user.trainee_profile)
     except services.StudyError as exc:
-        return _error(exc)
+        return api_refusal(exc)
     return JsonResponse(
         {"ok": True, "status": session.status, "credited": round(session.confirmed_seconds, 1)}
     )

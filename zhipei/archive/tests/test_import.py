@@ -25,6 +25,7 @@ from zhipei.archive import imports
 from zhipei.archive.services import ImportConflict, trainees_import
 from zhipei.audit.models import AuditEntry
 from zhipei.console.trainee_records_views import _SESSION_KEY
+from zhipei.core.exports import XLSX_TYPE
 from zhipei.core.tests.factories import id_number_for, make_trainee
 
 pytestmark = pytest.mark.django_db
@@ -288,7 +289,7 @@ def test_an_import_that_races_a_registration_imports_nothing(personas):
 def test_the_template_downloads_and_reads_back(personas):
     response = client_for(personas.admin).get(reverse("console:trainees_template"))
     assert response.status_code == 200
-    assert response["Content-Type"] == imports.XLSX_TYPE
+    assert response["Content-Type"] == XLSX_TYPE
     book = load_workbook(io.BytesIO(response.content))
     ws = book["学员"]
     assert [c.value for c in ws[1]] == ["姓名", "身份证号", "手机号"]

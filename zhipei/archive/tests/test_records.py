@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from conftest import client_for
 from zhipei.archive import selectors
-from zhipei.archive.labels import UNCREDITED_REASON_LABELS, duration_text, reason_label
+from zhipei.archive.labels import duration_text, reason_label
 from zhipei.archive.tests.helpers import full_record, study_session
 from zhipei.audit.models import AuditEntry
 from zhipei.certificates.tests.helpers import add_member, make_class
@@ -156,6 +156,6 @@ def test_every_ledger_reason_has_a_chinese_label():
         for name, value in vars(ledger).items()
         if name.isupper() and isinstance(value, str) and value == name
     }
-    assert codes and codes <= set(UNCREDITED_REASON_LABELS)
+    assert codes and codes <= set(ledger.REASON_LABELS)
     assert reason_label("SOMETHING_NEW") == "SOMETHING_NEW"
     assert duration_text(3725) == "1小时2分5秒" and duration_text(0) == "0秒"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 
 import pytest
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
@@ -54,8 +55,10 @@ def test_offline_verification_with_the_published_public_key(fresh_keys):
     public = Ed25519PublicKey.from_public_bytes(
         base64.b64decode(signing.current_key().public_base64)
     )
-    message = signing.canonical_json(CONTENT)
-    public.verify(base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4)), message)
+    raw = base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4))
+    public.verify(raw, signing.canonical_json(CONTENT))  # raises InvalidSignature if not
+    with pytest.raises(InvalidSignature):
+        public.verify(raw, signing.canonical_json({**CONTENT, "online_xueshi": "99.9"}))
 
 
 def test_rotation_keeps_old_certificates_verifiable(fresh_keys):

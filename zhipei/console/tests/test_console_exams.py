@@ -12,6 +12,7 @@ from openpyxl import Workbook, load_workbook
 
 from conftest import client_for
 from zhipei.audit.models import AuditEntry
+from zhipei.core.exports import XLSX_TYPE
 from zhipei.courses.models import Chapter, Course, TrainingClass
 from zhipei.exams import services, sheets
 from zhipei.exams.models import Exam, Paper, Question
@@ -231,7 +232,7 @@ def test_import_lists_every_bad_row_and_imports_nothing(personas):
 def test_template_and_filtered_export(personas):
     client = client_for(personas.admin)
     template = client.get(reverse("console:questions_template"))
-    assert template["Content-Type"] == sheets.XLSX_TYPE
+    assert template["Content-Type"] == XLSX_TYPE
     assert [
         c.value for c in load_workbook(io.BytesIO(template.content))["试题"][1]
     ] == sheets.COLUMNS
@@ -241,7 +242,7 @@ def test_template_and_filtered_export(personas):
     retired = make_question(personas, "停用的题")
     services.question_update(question=retired, by=personas.admin, active=False)
     export = client.get(reverse("console:questions_export"), {"kind": "judge"})
-    assert export["Content-Type"] == sheets.XLSX_TYPE
+    assert export["Content-Type"] == XLSX_TYPE
     assert "attachment" in export["Content-Disposition"]
     rows = list(load_workbook(io.BytesIO(export.content))["试题"].iter_rows(values_only=True))
     assert [r[1] for r in rows[1:]] == ["判断一"]
