@@ -38,8 +38,6 @@ import asyncio
 import json
 import os
 import random
-import secrets
-import string
 import sys
 import time
 from dataclasses import dataclass, field
@@ -49,7 +47,6 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness import (  # noqa: E402 - the harness lives beside this script
-    BACKEND,
     HOST,
     BenchError,
     Gunicorn,
@@ -59,6 +56,7 @@ from harness import (  # noqa: E402 - the harness lives beside this script
     check_connection_budget,
     describe,
     log,
+    login_headers,
     make_learner,
     measured,
     raise_fd_limit,
@@ -91,7 +89,6 @@ class Trainee:
 def create_exam_and_trainees(count: int) -> tuple[int, list[Trainee]]:
     from datetime import timedelta
 
-    from django.contrib.sessions.backends.db import SessionStore
     from django.db import transaction
     from django.utils import timezone
 
@@ -101,7 +98,6 @@ def create_exam_and_trainees(count: int) -> tuple[int, list[Trainee]]:
     from zhipei.exams.services import exam_create, paper_create
     from zhipei.lib.creditcode import make_credit_code
 
-    alphabet = string.ascii_letters + string.digits
     trainees: list[Trainee] = []
     with transaction.atomic():
         serial = serial_base()
@@ -151,20 +147,10 @@ def create_exam_and_trainees(count: int) -> tuple[int, list[Trainee]]:
         )
         for i in range(count):
             user = make_learner(institution, serial + i)
-            store = SessionStore()
-            store["_auth_user_id"] = str(user.pk)
-            store["_auth_user_backend"] = BACKEND
-            store["_auth_user_hash"] = user.get_session_auth_hash()
-            store["last_seen"] = time.time()
-            store.save()
-            csrf = "".join(secrets.choice(alphabet) for _ in range(32))
             trainees.append(
                 Trainee(
                     profile_id=user.trainee_profile.pk,
-                    cookie=(
-                        f"Cookie: sessionid={store.session_key}; csrftoken={csrf}\r\n"
-                        f"X-CSRFToken: {csrf}\r\n"
-                    ).encode(),
+                    cookie=login_headers(user).encode(),
                 )
             )
             if (i + 1) % 100 == 0:

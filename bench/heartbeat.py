@@ -54,8 +54,6 @@ import argparse
 import asyncio
 import json
 import os
-import secrets
-import string
 import sys
 import time
 from dataclasses import dataclass
@@ -65,7 +63,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness import (  # noqa: E402 - the harness lives beside this script
-    BACKEND,
     HOST,
     MAX_REQUESTS_PER_CLIENT,
     ROOT,
@@ -77,6 +74,7 @@ from harness import (  # noqa: E402 - the harness lives beside this script
     check_connection_budget,
     describe,
     log,
+    login_headers,
     make_learner,
     measured,
     raise_fd_limit,
@@ -112,7 +110,6 @@ class Learner:
 
 
 def create_learners(count: int) -> list[Learner]:
-    from django.contrib.sessions.backends.db import SessionStore
     from django.db import transaction
     from django.db.models import F
     from django.utils import timezone
@@ -123,7 +120,6 @@ def create_learners(count: int) -> list[Learner]:
     from zhipei.study.models import StudySession
     from zhipei.study.services import study_session_start
 
-    alphabet = string.ascii_letters + string.digits
     learners: list[Learner] = []
     with transaction.atomic():
         serial = serial_base()
@@ -162,22 +158,11 @@ def create_learners(count: int) -> list[Learner]:
             token = session_token(
                 session_id=session.pk, user_id=user.pk, trainee_id=user.trainee_profile.pk
             )
-            store = SessionStore()
-            store["_auth_user_id"] = str(user.pk)
-            store["_auth_user_backend"] = BACKEND
-            store["_auth_user_hash"] = user.get_session_auth_hash()
-            store["last_seen"] = time.time()
-            store.save()
-            csrf = "".join(secrets.choice(alphabet) for _ in range(32))
             learners.append(
                 Learner(
                     session_id=session.pk,
                     path=f"/study/api/sessions/{session.pk}/heartbeat/".encode(),
-                    cookie=(
-                        f"Cookie: sessionid={store.session_key}; csrftoken={csrf}\r\n"
-                        f"X-CSRFToken: {csrf}\r\n"
-                        f"X-Study-Token: {token}\r\n"
-                    ).encode(),
+                    cookie=(login_headers(user) + f"X-Study-Token: {token}\r\n").encode(),
                 )
             )
             if (i + 1) % 100 == 0:
