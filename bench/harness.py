@@ -32,6 +32,10 @@ REQUEST_TIMEOUT = 15.0  # seconds; a request without an answer by then is an err
 MAX_REQUESTS_PER_CLIENT = 1_000_000  # a bound besides the deadline
 SERVER_START_TIMEOUT = 60.0
 BACKEND = "zhipei.accounts.backends.ZhipeiBackend"
+# Production runs with Redis (cache, rate limits, cached login sessions): so do the benchmarks,
+# on a database number of their own, when a Redis server answers there. BENCH_REDIS_URL=""
+# runs without it (local-memory cache, sessions read from PostgreSQL).
+BENCH_REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 sys.path.insert(0, str(ROOT))
 
 
@@ -102,12 +106,30 @@ def configure_environment(database_url: str, data_dir: str) -> None:
     os.environ["ZHIPEI_LOG_LEVEL"] = "WARNING"
     os.environ["ZHIPEI_DB_CONN_MAX_AGE"] = "60"
     os.environ["ZHIPEI_DATA_DIR"] = data_dir
+    if redis_answers(BENCH_REDIS_URL):
+        os.environ["REDIS_URL"] = BENCH_REDIS_URL
+        log(f"cache and sessions: {BENCH_REDIS_URL}")
+    else:
+        os.environ.pop("REDIS_URL", None)
+        log("cache: local memory; sessions: PostgreSQL (no Redis)")
     if not os.environ.get("ZHIPEI_SECRET_KEY"):
         os.environ["ZHIPEI_SECRET_KEY"] = secrets.token_urlsafe(50)
     if not os.environ.get("ZHIPEI_FIELD_KEYS"):
         os.environ["ZHIPEI_FIELD_KEYS"] = "k1:" + base64.b64encode(os.urandom(32)).decode()
     if not os.environ.get("ZHIPEI_BLIND_INDEX_KEY"):
         os.environ["ZHIPEI_BLIND_INDEX_KEY"] = base64.b64encode(os.urandom(32)).decode()
+
+
+def redis_answers(url: str) -> bool:
+    if not url:
+        return False
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname or HOST, parts.port or 6379), timeout=1) as s:
+            s.sendall(b"PING\r\n")
+            return s.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
 
 
 def setup_django() -> None:

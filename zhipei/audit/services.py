@@ -64,15 +64,25 @@ def audit_log(
     # No savepoint inside the caller's transaction: an entry that cannot be written fails the
     # whole change it records (and saves two round trips on every audited action).
     with transaction.atomic(savepoint=False):
-        db_lock("audit-chain")
-        last = AuditEntry.objects.order_by("-id").values_list("hash", flat=True).first()
-        entry.prev_hash = last or GENESIS
+        entry.prev_hash = _chain_head()
         entry.hash = entry_hash(entry)
         entry.save()
     # The head also goes to the log stream, outside the database: truncating the newest entries
     # (which the chain alone cannot reveal) shows against the shipped log.
     head_log.info("audit head id=%s hash=%s", entry.pk, entry.hash)
     return entry
+
+
+def _chain_head() -> str:
+    """Lock the chain for the rest of the transaction and read its newest hash. Every audited
+    action runs this: two plain statements on one cursor, no ORM query to build."""
+    with connection.cursor() as cursor:
+        _lock(cursor, "audit-chain")
+        cursor.execute(
+            f"SELECT hash FROM {AuditEntry._meta.db_table} ORDER BY id DESC LIMIT 1"  # noqa: S608
+        )
+        row = cursor.fetchone()
+    return row[0] if row else GENESIS
 
 
 def entry_hash(entry: AuditEntry) -> str:
@@ -87,6 +97,10 @@ def db_lock(name: str) -> None:
     PostgreSQL: a transaction-scoped advisory lock. SQLite: its transactions are IMMEDIATE (see
     settings), so writers are already serialised.
     """
+    with connection.cursor() as cursor:
+        _lock(cursor, name)
+
+
+def _lock(cursor: Any, name: str) -> None:
     if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [name])
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [name])

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
+from django.conf import settings
+from django.db import connection
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from zhipei.accounts.models import TraineeProfile
+from zhipei.accounts.models import Membership, TraineeProfile
 from zhipei.courses.models import ClassMember, TrainingClass
 from zhipei.exams.models import Attempt, Exam
+from zhipei.faces.models import Decision, FaceAttempt, Purpose
 
 
 @dataclass(frozen=True)
@@ -74,6 +79,77 @@ def exam_for_trainee(profile: TraineeProfile, exam_id: int) -> Exam | None:
         training_class_id=exam.training_class_id, trainee=profile
     ).exists()
     return exam if in_class else None
+
+
+@dataclass(frozen=True)
+class StartFacts:
+    """What deciding an exam start needs to know about the trainee, read in one query."""
+
+    in_class: bool  # not a class exam, or the trainee is in the class
+    used: int  # attempts so far
+    open_id: int | None  # the attempt in progress, if any
+    face_id: int | None  # the newest exam-start face match still fresh and not yet spent
+
+
+@cache
+def _start_sql() -> str:
+    """One statement for everything an exam start reads: the exam (without its pool), whether
+    the trainee belongs to its institution (no row if not) and class, their attempts, and the
+    face match that may open the next one. Every start of an exam storm runs it, so it is
+    written out: the ORM's form took four queries and more CPU to build than to run."""
+    columns = ", ".join(
+        f'e."{field.column}"' for field in Exam._meta.concrete_fields if field.name != "pool"
+    )
+    attempts, faces = Attempt._meta.db_table, FaceAttempt._meta.db_table
+    return (
+        f"SELECT {columns},"  # noqa: S608 - table and column names from the models
+        " (e.training_class_id IS NULL OR EXISTS (SELECT 1 FROM"
+        f" {ClassMember._meta.db_table} c WHERE c.training_class_id = e.training_class_id"
+        " AND c.trainee_id = %(trainee)s)) AS start_in_class,"
+        f" (SELECT count(*) FROM {attempts} a WHERE a.exam_id = e.id"
+        " AND a.trainee_id = %(trainee)s) AS start_used,"
+        f" (SELECT max(a.id) FROM {attempts} a WHERE a.exam_id = e.id"
+        " AND a.trainee_id = %(trainee)s AND a.status = %(open)s) AS start_open_id,"
+        f" (SELECT f.id FROM {faces} f WHERE f.trainee_id = %(trainee)s"
+        " AND f.purpose = %(purpose)s AND f.context = %(context)s AND f.decision = %(match)s"
+        " AND f.at >= %(since)s"
+        f" AND NOT EXISTS (SELECT 1 FROM {attempts} x WHERE x.start_face_id = f.id)"
+        " ORDER BY f.at DESC, f.id DESC LIMIT 1) AS start_face_id"
+        f" FROM {Exam._meta.db_table} e WHERE e.id = %(exam)s AND EXISTS (SELECT 1 FROM"
+        f" {Membership._meta.db_table} m WHERE m.institution_id = e.institution_id"
+        " AND m.trainee_id = %(trainee)s)"
+    )
+
+
+def exam_for_start(
+    profile: TraineeProfile | int, exam_id: int, now: datetime | None = None
+) -> tuple[Exam, StartFacts] | None:
+    """The exam, if it concerns the trainee (as ``exam_for_trainee``), with the facts its start
+    decides on; ``now`` dates the face match's freshness."""
+    now = now or timezone.now()
+    trainee_id = profile if isinstance(profile, int) else profile.pk
+    since = now - timedelta(seconds=settings.EXAM_START_FACE_SECONDS)
+    params = {
+        "exam": exam_id,
+        "trainee": trainee_id,
+        "open": Attempt.Status.IN_PROGRESS.value,
+        "purpose": Purpose.EXAM_START.value,
+        "context": f"exam:{exam_id}",
+        "match": Decision.MATCH.value,
+        "since": connection.ops.adapt_datetimefield_value(since),
+    }
+    exam = next(iter(Exam.objects.raw(_start_sql(), params)), None)
+    if exam is None:
+        return None
+    facts = StartFacts(
+        in_class=bool(exam.start_in_class),  # type: ignore[attr-defined]
+        used=exam.start_used,  # type: ignore[attr-defined]
+        open_id=exam.start_open_id,  # type: ignore[attr-defined]
+        face_id=exam.start_face_id,  # type: ignore[attr-defined]
+    )
+    if not facts.in_class:
+        return None
+    return exam, facts
 
 
 def exams_for_trainee(profile: TraineeProfile) -> QuerySet[Exam]:

@@ -23,7 +23,8 @@ from zhipei.audit.services import audit_log
 from zhipei.courses.models import Chapter, ClassMember, Course, Lesson
 from zhipei.exams.grading import grade_item, valid_answer
 from zhipei.exams.models import JUDGE_OPTIONS, Attempt, Exam, Paper, PaperQuestion, Question
-from zhipei.faces.models import Decision, FaceAttempt, Purpose
+from zhipei.exams.selectors import StartFacts, exam_for_start
+from zhipei.faces.models import FaceAttempt, Purpose
 from zhipei.faces.services import face_verify
 from zhipei.institutions.models import Institution
 
@@ -383,17 +384,23 @@ def pool_draw(pool: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def exam_refusal(
-    exam: Exam, trainee: TraineeProfile, now: datetime, *, used: int | None = None
+    exam: Exam,
+    trainee: TraineeProfile,
+    now: datetime,
+    *,
+    used: int | None = None,
+    in_class: bool | None = None,
 ) -> ExamError | None:
     """Why the trainee may not start (another attempt of) the exam now, if they may not.
-    ``used``: how many attempts they have had, when the caller knows."""
+    ``used`` (how many attempts they have had) and ``in_class``: when the caller knows."""
     if now < exam.opens_at:
         return ExamError("EXAM_NOT_OPEN", "考试尚未开始", status=409)
     if now >= exam.closes_at:
         return ExamError("EXAM_CLOSED", "考试已截止", status=409)
-    if (
-        exam.scope == Exam.Scope.CLASS
-        and not ClassMember.objects.filter(
+    if exam.scope == Exam.Scope.CLASS and not (
+        in_class
+        if in_class is not None
+        else ClassMember.objects.filter(
             training_class_id=exam.training_class_id, trainee=trainee
         ).exists()
     ):
@@ -466,37 +473,31 @@ def attempt_start(
     trainee: TraineeProfile,
     now: datetime | None = None,
     request: HttpRequest | None = None,
+    facts: StartFacts | None = None,
 ) -> Attempt:
     """Resume the trainee's open attempt, or start a new one on a fresh, unused face match.
 
+    ``facts``: what ``exam_for_start`` read with the exam at ``now`` (read here if not given).
     The attempt limit and the one-open-attempt rule hold under concurrent starts (unique
     constraints); the face match is spent by the attempt it opened (one-to-one)."""
     now = now or timezone.now()
-    mine = list(Attempt.objects.filter(exam=exam, trainee=trainee).values_list("pk", "status"))
-    open_id = next((pk for pk, status in mine if status == Attempt.Status.IN_PROGRESS), None)
-    if open_id is not None:
+    if facts is None:
+        found = exam_for_start(trainee, exam.pk, now)
+        # Not the trainee's exam: only a caller that skipped the check gets here.
+        facts = (
+            found[1] if found else StartFacts(in_class=False, used=0, open_id=None, face_id=None)
+        )
+    if facts.open_id is not None:
         with transaction.atomic():
-            open_attempt = _locked(open_id, trainee)
+            open_attempt = _locked(facts.open_id, trainee)
             closed = _settle(open_attempt, now)
         if closed is None:
             return open_attempt
         # It ended just now (time up, or void): a new attempt may follow if one is left.
-    refusal = exam_refusal(exam, trainee, now, used=len(mine))
+    refusal = exam_refusal(exam, trainee, now, used=facts.used, in_class=facts.in_class)
     if refusal is not None:
         raise refusal
-    face = (
-        FaceAttempt.objects.filter(
-            trainee=trainee,
-            purpose=Purpose.EXAM_START,
-            context=f"exam:{exam.pk}",
-            decision=Decision.MATCH,
-            at__gte=now - timedelta(seconds=settings.EXAM_START_FACE_SECONDS),
-            exam_start__isnull=True,
-        )
-        .order_by("-at")
-        .first()
-    )
-    if face is None:
+    if facts.face_id is None:
         raise ExamError("FACE_REQUIRED", "请先完成人脸核验再开始考试", status=409)
     items = pool_draw(exam_pool(exam))
     deadline = min(now + timedelta(minutes=exam.duration_minutes), exam.closes_at)
@@ -504,17 +505,17 @@ def attempt_start(
         exam=exam,
         trainee=trainee,
         institution_id=exam.institution_id,
-        number=len(mine) + 1,
+        number=facts.used + 1,
         started_at=now,
         deadline=deadline,
         paper=items,
         total_points=sum((Decimal(i["score"]) for i in items), Decimal(0)),
-        start_face=face,
+        start_face_id=facts.face_id,
         next_face_at=_next_face_at(now),
     )
     try:
         with transaction.atomic():
-            attempt.save()
+            attempt.save(force_insert=True)
             audit_log(
                 action="exam.start",
                 request=request,

@@ -17,7 +17,7 @@ from zhipei.accounts.permissions import Perm, require_perm
 from zhipei.core.http import api_error, api_refusal, json_object
 from zhipei.exams import services
 from zhipei.exams.models import Attempt, Exam
-from zhipei.exams.selectors import exam_for_trainee, exams_for_trainee
+from zhipei.exams.selectors import exam_for_start, exam_for_trainee, exams_for_trainee
 from zhipei.faces import services as face_services
 from zhipei.faces.models import Purpose
 from zhipei.faces.views import face_outcome, read_frames
@@ -96,11 +96,15 @@ def api_face(request: HttpRequest, exam_id: int) -> JsonResponse:
 @require_POST
 @require_perm(Perm.STUDY)
 def api_start(request: HttpRequest, exam_id: int) -> JsonResponse:
-    exam = _own_exam(request, exam_id)
-    if exam is None:
+    now = timezone.now()
+    found = exam_for_start(_profile(request), exam_id, now)
+    if found is None:
         return api_error("EXAM_NOT_FOUND", "考试不存在", status=404)
+    exam, facts = found
     try:
-        attempt = services.attempt_start(exam=exam, trainee=_profile(request), request=request)
+        attempt = services.attempt_start(
+            exam=exam, trainee=_profile(request), now=now, request=request, facts=facts
+        )
     except services.ExamError as exc:
         return api_refusal(exc)
     return JsonResponse(_state(attempt))

@@ -130,3 +130,52 @@ def test_submit_and_result_page_follow_the_answer_policy(personas, exam, sitting
     assert late.status_code == 409 and late.json()["code"] == "ATTEMPT_CLOSED"
     listing = client.get("/exams/").content.decode()
     assert exam.title in listing and "100.0" in listing
+
+
+def test_start_costs_a_fixed_handful_of_queries(personas, exam):
+    """An exam storm starts hundreds of attempts at once: the start reads the exam, the
+    trainee's attempts, class and face match in one statement (besides the login), then writes
+    the attempt and its audit entry, whatever the bank's or the paper's size."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_for(personas.trainee)
+    assert client.get(f"/exams/{exam.pk}/").status_code == 200  # the login session is touched
+    face_pass(personas.trainee.trainee_profile, exam)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(f"/exams/api/{exam.pk}/start/")
+    assert response.status_code == 200, response.content
+    statements = [q["sql"].lstrip() for q in queries if "pg_advisory_xact_lock" not in q["sql"]]
+    reads = [sql for sql in statements if sql.upper().startswith("SELECT")]
+    writes = [sql for sql in statements if sql.upper().startswith(("INSERT", "UPDATE", "DELETE"))]
+    assert [sql.split(" (")[0] for sql in writes] == [
+        'INSERT INTO "exams_attempt"',
+        'INSERT INTO "audit_auditentry"',
+    ]
+    # The login session and user, the start facts, the exam's frozen pool (read once per
+    # process, then kept), and the audit chain's head.
+    assert len(reads) == 5, reads
+
+
+def test_a_face_match_opens_only_the_exam_it_was_made_for(personas, exam, paper):
+    from django.utils import timezone
+
+    other = Exam.objects.create(
+        institution=exam.institution,
+        title="另一场考试",
+        paper=paper,
+        scope=exam.scope,
+        course=exam.course,
+        opens_at=exam.opens_at,
+        closes_at=exam.closes_at,
+        duration_minutes=30,
+        requires_completion=False,
+        pool=exam.pool,
+    )
+    assert other.opens_at <= timezone.now()
+    client = client_for(personas.trainee)
+    face_pass(personas.trainee.trainee_profile, exam)
+    response = client.post(f"/exams/api/{other.pk}/start/")
+    assert response.status_code == 409 and response.json()["code"] == "FACE_REQUIRED"
+    assert client.post(f"/exams/api/{exam.pk}/start/").status_code == 200
+    assert Attempt.objects.filter(exam=other).count() == 0
