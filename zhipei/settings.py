@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -91,7 +92,7 @@ CSRF_TRUSTED_ORIGINS = [
     o.strip() for o in os.getenv("ZHIPEI_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
 ]
 SITE_URL = os.getenv("ZHIPEI_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
-SITE_NAME = os.getenv("ZHIPEI_SITE_NAME", "职培 · 职业技能线上培训平台")
+SITE_NAME = os.getenv("ZHIPEI_SITE_NAME", gettext_lazy("职培 · 职业技能线上培训平台"))
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -212,7 +213,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "zh-hans"
-LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+# Each language by its own name (the language menu shows it so, whatever the interface language).
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]  # i18n: data
 LOCALE_PATHS = [BASE_DIR / "zhipei" / "locale"]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True

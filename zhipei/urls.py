@@ -1,11 +1,21 @@
 from django.urls import include, path
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import etag
+from django.views.i18n import JavaScriptCatalog
 
 from zhipei.certificates.urls import console_patterns, trainee_patterns, verify_patterns
-from zhipei.core.views import health, live
+from zhipei.core.views import catalog_etag, health, live
+
+# The scripts' translations (gettext() in the browser), served by the platform itself: no CDN.
+# One request per language and release, then the browser's cache.
+javascript_catalog = cache_control(public=True, max_age=86400)(
+    etag(catalog_etag)(JavaScriptCatalog.as_view())
+)
 
 urlpatterns = [
     path("healthz", health, name="health"),
     path("livez", live, name="live"),
+    path("jsi18n/", javascript_catalog, name="javascript_catalog"),
     path("accounts/", include("zhipei.accounts.urls")),
     path("api/face/", include("zhipei.faces.urls")),
     path("study/", include("zhipei.study.urls")),

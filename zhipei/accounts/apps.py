@@ -1,6 +1,7 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class AccountsConfig(AppConfig):
     name = "zhipei.accounts"
-    verbose_name = "账号与实名"
+    verbose_name = _("账号与实名")

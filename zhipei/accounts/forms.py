@@ -8,6 +8,8 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth import password_validation
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from zhipei.accounts.models import SmsCode
 from zhipei.core.forms import Form
@@ -18,11 +20,11 @@ from zhipei.lib.phone import InvalidPhone, normalize_mobile
 
 class PhoneField(forms.CharField):
     def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("label", "手机号")
+        kwargs.setdefault("label", _("手机号"))
         kwargs.setdefault("max_length", 20)
         super().__init__(**kwargs)
         self.widget.attrs.update(
-            {"inputmode": "numeric", "autocomplete": "tel", "placeholder": "11位手机号"}
+            {"inputmode": "numeric", "autocomplete": "tel", "placeholder": _("11位手机号")}
         )
 
     def clean(self, value: Any) -> str:
@@ -37,10 +39,10 @@ class PhoneField(forms.CharField):
 
 class IdNumberField(forms.CharField):
     def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("label", "身份证号")
+        kwargs.setdefault("label", _("身份证号"))
         kwargs.setdefault("max_length", 20)
         super().__init__(**kwargs)
-        self.widget.attrs.update({"autocomplete": "off", "placeholder": "18位居民身份证号"})
+        self.widget.attrs.update({"autocomplete": "off", "placeholder": _("18位居民身份证号")})
 
     def clean(self, value: Any) -> str:
         value = super().clean(value)
@@ -49,8 +51,14 @@ class IdNumberField(forms.CharField):
         except InvalidIdNumber as exc:
             raise forms.ValidationError(str(exc), code="invalid_id_number") from exc
         if parsed.age_on(timezone.localdate()) < settings.MIN_TRAINEE_AGE:
+            age = settings.MIN_TRAINEE_AGE
             raise forms.ValidationError(
-                f"未满{settings.MIN_TRAINEE_AGE}周岁，须由监护人陪同到培训机构线下办理",
+                ngettext(
+                    "未满%(age)s周岁，须由监护人陪同到培训机构线下办理",
+                    "未满%(age)s周岁，须由监护人陪同到培训机构线下办理",
+                    age,
+                )
+                % {"age": age},
                 code="too_young",
             )
         return parsed.number
@@ -58,15 +66,15 @@ class IdNumberField(forms.CharField):
 
 class SmsCodeField(forms.CharField):
     def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("label", "短信验证码")
+        kwargs.setdefault("label", _("短信验证码"))
         kwargs.setdefault("max_length", 6)
         kwargs.setdefault("min_length", 6)
         kwargs.setdefault(
             "error_messages",
             {
-                "min_length": "应为6位数字",
-                "max_length": "应为6位数字",
-                "required": "请输入短信验证码",
+                "min_length": _("应为6位数字"),
+                "max_length": _("应为6位数字"),
+                "required": _("请输入短信验证码"),
             },
         )
         super().__init__(**kwargs)
@@ -89,37 +97,39 @@ class TraineeLoginForm(Form):
 class TraineeRegisterForm(Form):
     institution = forms.ModelChoiceField(
         queryset=Institution.objects.filter(is_active=True),
-        label="培训机构",
-        empty_label="请选择培训机构",
-        error_messages={"invalid_choice": "请选择列表中的机构"},
+        label=_("培训机构"),
+        empty_label=_("请选择培训机构"),
+        error_messages={"invalid_choice": _("请选择列表中的机构")},
     )
     name = forms.CharField(
-        label="真实姓名",
+        label=_("真实姓名"),
         max_length=50,
         min_length=2,
-        error_messages={"min_length": "至少2个字"},
+        error_messages={"min_length": _("至少2个字")},
     )
     id_number = IdNumberField()
     phone = PhoneField()
     code = SmsCodeField()
     agree = forms.BooleanField(
-        label="我已阅读并同意《个人信息处理同意书》",
-        error_messages={"required": "请阅读并同意《个人信息处理同意书》"},
+        label=_("我已阅读并同意《个人信息处理同意书》"),
+        error_messages={"required": _("请阅读并同意《个人信息处理同意书》")},
     )
 
     def clean_name(self) -> str:
         name = "".join(self.cleaned_data["name"].split())
         if any(c.isdigit() for c in name):
-            raise forms.ValidationError("不能包含数字", code="invalid_name")
+            raise forms.ValidationError(_("不能包含数字"), code="invalid_name")
         return name
 
 
 class StaffLoginForm(Form):
     username = forms.CharField(
-        label="用户名", max_length=150, widget=forms.TextInput(attrs={"autocomplete": "username"})
+        label=_("用户名"),
+        max_length=150,
+        widget=forms.TextInput(attrs={"autocomplete": "username"}),
     )
     password = forms.CharField(
-        label="密码", widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+        label=_("密码"), widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
     )
 
 
@@ -129,28 +139,28 @@ class TotpForm(Form):
         if need_sms:
             # First login: the code sent to the account's own phone proves that the person
             # enrolling the authenticator is its owner, not whoever saw the initial password.
-            self.fields["sms_code"] = SmsCodeField(label="短信验证码")
+            self.fields["sms_code"] = SmsCodeField(label=_("短信验证码"))
             self.order_fields(["sms_code", "code"])
 
     code = forms.CharField(
-        label="动态验证码",
+        label=_("动态验证码"),
         max_length=20,
-        help_text="身份验证器 App 中的6位数字；设备丢失时可输入一个恢复码",
+        help_text=_("身份验证器 App 中的6位数字；设备丢失时可输入一个恢复码"),
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}),
     )
 
 
 class PasswordChangeForm(Form):
     old_password = forms.CharField(
-        label="当前密码", widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+        label=_("当前密码"), widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
     )
     new_password1 = forms.CharField(
-        label="新密码",
+        label=_("新密码"),
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
         help_text=password_validation.password_validators_help_text_html(),
     )
     new_password2 = forms.CharField(
-        label="确认新密码", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+        label=_("确认新密码"), widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
     )
 
     def __init__(self, user: Any, *args: Any, **kwargs: Any) -> None:
@@ -160,7 +170,7 @@ class PasswordChangeForm(Form):
     def clean_old_password(self) -> str:
         old = self.cleaned_data["old_password"]
         if not self.user.check_password(old):
-            raise forms.ValidationError("当前密码不正确", code="password_incorrect")
+            raise forms.ValidationError(_("当前密码不正确"), code="password_incorrect")
         return old
 
     def clean(self) -> dict[str, Any]:
@@ -168,9 +178,9 @@ class PasswordChangeForm(Form):
         p1, p2 = data.get("new_password1"), data.get("new_password2")
         if p1 and p2:
             if p1 != p2:
-                self.add_error("new_password2", "两次输入的新密码不一致")
+                self.add_error("new_password2", _("两次输入的新密码不一致"))
             elif p1 == data.get("old_password"):
-                self.add_error("new_password1", "新密码不能与当前密码相同")
+                self.add_error("new_password1", _("新密码不能与当前密码相同"))
             else:
                 try:
                     password_validation.validate_password(p1, self.user)

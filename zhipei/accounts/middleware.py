@@ -11,6 +11,8 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from zhipei.accounts.permissions import login_url_name
 from zhipei.audit.services import audit_log
@@ -53,16 +55,28 @@ class SessionGuardMiddleware:
             logout(request)
             if request.headers.get("accept", "").startswith("application/json"):
                 return JsonResponse(
-                    {"ok": False, "code": "SESSION_EXPIRED", "message": "登录已超时，请重新登录"},
+                    {
+                        "ok": False,
+                        "code": "SESSION_EXPIRED",
+                        "message": _("登录已超时，请重新登录"),
+                    },
                     status=401,
                 )
-            messages.info(request, f"超过{idle_minutes}分钟未操作，已自动退出，请重新登录")
+            messages.info(
+                request,
+                ngettext(
+                    "超过%(minutes)s分钟未操作，已自动退出，请重新登录",
+                    "超过%(minutes)s分钟未操作，已自动退出，请重新登录",
+                    idle_minutes,
+                )
+                % {"minutes": idle_minutes},
+            )
             return redirect(target)
         if last is None or now - last > TOUCH_SECONDS:
             request.session["last_seen"] = now
         match = request.resolver_match
         name = match.view_name if match else ""
         if user.is_staff_role and user.password_expired() and name not in PASSWORD_EXEMPT:
-            messages.warning(request, "请先修改密码（初始密码或密码已超过有效期）")
+            messages.warning(request, _("请先修改密码（初始密码或密码已超过有效期）"))
             return redirect("accounts:password_change")
         return None

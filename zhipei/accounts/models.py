@@ -12,6 +12,7 @@ from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from zhipei.core.crypto import blind_index
 from zhipei.core.fields import EncryptedTextField
@@ -19,13 +20,13 @@ from zhipei.lib.masking import mask_id_number, mask_phone
 
 
 class Role(models.TextChoices):
-    TRAINEE = "trainee", "学员"
-    INSTRUCTOR = "instructor", "讲师"
-    INSTITUTION_ADMIN = "inst_admin", "机构管理员"
-    REGULATOR = "regulator", "监管人员"
-    OPERATOR = "operator", "平台运维管理员"
-    SECURITY = "security", "安全保密管理员"
-    AUDITOR = "auditor", "安全审计员"
+    TRAINEE = "trainee", _("学员")
+    INSTRUCTOR = "instructor", _("讲师")
+    INSTITUTION_ADMIN = "inst_admin", _("机构管理员")
+    REGULATOR = "regulator", _("监管人员")
+    OPERATOR = "operator", _("平台运维管理员")
+    SECURITY = "security", _("安全保密管理员")
+    AUDITOR = "auditor", _("安全审计员")
 
 
 STAFF_ROLES = frozenset(r for r in Role if r != Role.TRAINEE)
@@ -54,40 +55,40 @@ class UserManager(BaseUserManager["User"]):
 
 class User(AbstractBaseUser):
     class RegulatorOffice(models.TextChoices):
-        TRAINING = "training", "培训职能处（科）室"
-        EMPLOYMENT = "employment", "就业服务中心"
-        ALL = "all", "局领导（全部类型）"
+        TRAINING = "training", _("培训职能处（科）室")
+        EMPLOYMENT = "employment", _("就业服务中心")
+        ALL = "all", _("局领导（全部类型）")
 
-    username = models.CharField("用户名", max_length=150, unique=True)
-    name = models.CharField("姓名", max_length=50)
-    role = models.CharField("角色", max_length=20, choices=Role.choices)
+    username = models.CharField(_("用户名"), max_length=150, unique=True)
+    name = models.CharField(_("姓名"), max_length=50)
+    role = models.CharField(_("角色"), max_length=20, choices=Role.choices)
     institution = models.ForeignKey(
         "institutions.Institution",
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="staff",
-        verbose_name="所属机构",
+        verbose_name=_("所属机构"),
     )
     region = models.ForeignKey(
         "institutions.Region",
         null=True,
         blank=True,
         on_delete=models.PROTECT,
-        verbose_name="监管地区",
+        verbose_name=_("监管地区"),
     )
     regulator_office = models.CharField(
-        "监管部门", max_length=20, choices=RegulatorOffice.choices, blank=True
+        _("监管部门"), max_length=20, choices=RegulatorOffice.choices, blank=True
     )
-    phone = EncryptedTextField("手机号", blank=True)
+    phone = EncryptedTextField(_("手机号"), blank=True)
     phone_index = models.CharField(
         max_length=64, unique=True, null=True, blank=True, editable=False
     )
-    phone_masked = models.CharField("手机号（脱敏）", max_length=11, blank=True, editable=False)
-    is_active = models.BooleanField("启用", default=True)
-    date_joined = models.DateTimeField("创建时间", default=timezone.now)
+    phone_masked = models.CharField(_("手机号（脱敏）"), max_length=11, blank=True, editable=False)
+    is_active = models.BooleanField(_("启用"), default=True)
+    date_joined = models.DateTimeField(_("创建时间"), default=timezone.now)
     failed_logins = models.PositiveSmallIntegerField(default=0)
-    locked_until = models.DateTimeField("锁定至", null=True, blank=True)
+    locked_until = models.DateTimeField(_("锁定至"), null=True, blank=True)
     password_changed_at = models.DateTimeField(null=True, blank=True)
     totp_secret = EncryptedTextField(blank=True)
     totp_confirmed_at = models.DateTimeField(null=True, blank=True)
@@ -99,8 +100,8 @@ class User(AbstractBaseUser):
     REQUIRED_FIELDS = ["name", "role"]
 
     class Meta:
-        verbose_name = "用户"
-        verbose_name_plural = "用户"
+        verbose_name = _("用户")
+        verbose_name_plural = _("用户")
         constraints = [
             models.CheckConstraint(
                 condition=~models.Q(role__in=["instructor", "inst_admin"])
@@ -114,7 +115,7 @@ class User(AbstractBaseUser):
         ]
 
     def __str__(self) -> str:
-        return f"{self.name}（{self.username}）"
+        return _("%(name)s（%(username)s）") % {"name": self.name, "username": self.username}
 
     @property
     def is_staff_role(self) -> bool:
@@ -164,24 +165,27 @@ class RecoveryCode(models.Model):
     used_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
-        return f"恢复码 #{self.pk}（{'已使用' if self.used_at else '未使用'}）"
+        return _("恢复码 #%(pk)s（%(state)s）") % {
+            "pk": self.pk,
+            "state": _("已使用") if self.used_at else _("未使用"),
+        }
 
 
 class TraineeProfile(models.Model):
     """The real-name identity (实名) of a trainee: one per person across the platform."""
 
     user = models.OneToOneField(User, on_delete=models.PROTECT, related_name="trainee_profile")
-    id_number = EncryptedTextField("身份证号")
+    id_number = EncryptedTextField(_("身份证号"))
     id_number_index = models.CharField(max_length=64, unique=True, editable=False)
-    id_number_masked = models.CharField("身份证号（脱敏）", max_length=18, editable=False)
+    id_number_masked = models.CharField(_("身份证号（脱敏）"), max_length=18, editable=False)
     institutions = models.ManyToManyField(
         "institutions.Institution", through="Membership", related_name="trainees"
     )
-    created_at = models.DateTimeField("注册时间", default=timezone.now)
+    created_at = models.DateTimeField(_("注册时间"), default=timezone.now)
 
     class Meta:
-        verbose_name = "学员实名信息"
-        verbose_name_plural = "学员实名信息"
+        verbose_name = _("学员实名信息")
+        verbose_name_plural = _("学员实名信息")
 
     def __str__(self) -> str:
         return f"{self.user.name} {self.id_number_masked}"
@@ -196,9 +200,9 @@ class Membership(models.Model):
     """A trainee studies with an institution: the link that scopes trainee data to tenants."""
 
     class Source(models.TextChoices):
-        SELF = "self", "学员自行注册"
-        ADMIN = "admin", "机构添加"
-        IMPORT = "import", "批量导入"
+        SELF = "self", _("学员自行注册")
+        ADMIN = "admin", _("机构添加")
+        IMPORT = "import", _("批量导入")
 
     trainee = models.ForeignKey(
         TraineeProfile, on_delete=models.PROTECT, related_name="memberships"
@@ -206,12 +210,12 @@ class Membership(models.Model):
     institution = models.ForeignKey(
         "institutions.Institution", on_delete=models.PROTECT, related_name="memberships"
     )
-    source = models.CharField("来源", max_length=10, choices=Source.choices)
-    joined_at = models.DateTimeField("加入时间", default=timezone.now)
+    source = models.CharField(_("来源"), max_length=10, choices=Source.choices)
+    joined_at = models.DateTimeField(_("加入时间"), default=timezone.now)
 
     class Meta:
-        verbose_name = "机构学员"
-        verbose_name_plural = "机构学员"
+        verbose_name = _("机构学员")
+        verbose_name_plural = _("机构学员")
         constraints = [
             models.UniqueConstraint(fields=["trainee", "institution"], name="unique_membership")
         ]
@@ -224,9 +228,9 @@ class SmsCode(models.Model):
     """One verification code sent; also the send log that the rate limits count."""
 
     class Purpose(models.TextChoices):
-        LOGIN = "login", "登录"
-        REGISTER = "register", "注册"
-        STAFF_ENROL = "staff_enrol", "工作人员首次登录"
+        LOGIN = "login", _("登录")
+        REGISTER = "register", _("注册")
+        STAFF_ENROL = "staff_enrol", _("工作人员首次登录")
 
     phone_index = models.CharField(max_length=64, db_index=True)
     purpose = models.CharField(max_length=16, choices=Purpose.choices)
@@ -250,18 +254,18 @@ class ConsentDocument(models.Model):
     """A versioned consent text. Biometric (face) consent is separate, as PIPL Art. 29 asks."""
 
     class Kind(models.TextChoices):
-        PERSONAL_INFO = "personal_info", "个人信息处理同意书"
-        BIOMETRIC = "biometric", "人脸信息（敏感个人信息）单独同意书"
+        PERSONAL_INFO = "personal_info", _("个人信息处理同意书")
+        BIOMETRIC = "biometric", _("人脸信息（敏感个人信息）单独同意书")
 
-    kind = models.CharField("类型", max_length=20, choices=Kind.choices)
-    version = models.CharField("版本", max_length=20)
-    title = models.CharField("标题", max_length=100)
-    body = models.TextField("正文")
-    effective_at = models.DateTimeField("生效时间", default=timezone.now)
+    kind = models.CharField(_("类型"), max_length=20, choices=Kind.choices)
+    version = models.CharField(_("版本"), max_length=20)
+    title = models.CharField(_("标题"), max_length=100)
+    body = models.TextField(_("正文"))
+    effective_at = models.DateTimeField(_("生效时间"), default=timezone.now)
 
     class Meta:
-        verbose_name = "同意书"
-        verbose_name_plural = "同意书"
+        verbose_name = _("同意书")
+        verbose_name_plural = _("同意书")
         constraints = [
             models.UniqueConstraint(fields=["kind", "version"], name="unique_consent_version")
         ]
@@ -273,8 +277,8 @@ class ConsentDocument(models.Model):
 
 class ConsentRecord(models.Model):
     class Action(models.TextChoices):
-        ACCEPT = "accept", "同意"
-        WITHDRAW = "withdraw", "撤回"
+        ACCEPT = "accept", _("同意")
+        WITHDRAW = "withdraw", _("撤回")
 
     user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="consents")
     document = models.ForeignKey(ConsentDocument, on_delete=models.PROTECT)

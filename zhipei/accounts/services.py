@@ -20,6 +20,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from zhipei.accounts.models import (
     PLATFORM_ROLES,
@@ -101,16 +103,24 @@ def sms_code_send(*, phone: str, purpose: str, ip: str | None) -> None:
         last = recent.order_by("-created_at").values_list("created_at", flat=True).first()
         if last and (now - last).total_seconds() < settings.SMS_RESEND_SECONDS:
             wait = settings.SMS_RESEND_SECONDS - int((now - last).total_seconds())
-            raise SmsRateLimited(f"发送过于频繁，请{wait}秒后再试", retry_after=wait)
+            raise SmsRateLimited(
+                ngettext(
+                    "发送过于频繁，请%(seconds)s秒后再试",
+                    "发送过于频繁，请%(seconds)s秒后再试",
+                    wait,
+                )
+                % {"seconds": wait},
+                retry_after=wait,
+            )
         if recent.count() >= settings.SMS_DAILY_LIMIT_PER_PHONE:
             raise SmsRateLimited(
-                "该手机号今日获取验证码次数已达上限，请明天再试", retry_after=retry_midnight
+                _("该手机号今日获取验证码次数已达上限，请明天再试"), retry_after=retry_midnight
             )
         # An unknown IP is one bucket of its own, never a way around the limit.
         same_ip = SmsCode.objects.filter(ip=ip) if ip else SmsCode.objects.filter(ip__isnull=True)
         if same_ip.filter(created_at__gte=midnight).count() >= settings.SMS_DAILY_LIMIT_PER_IP:
             raise SmsRateLimited(
-                "当前网络今日获取验证码次数已达上限，请明天再试", retry_after=retry_midnight
+                _("当前网络今日获取验证码次数已达上限，请明天再试"), retry_after=retry_midnight
             )
         deliver = (
             purpose != SmsCode.Purpose.LOGIN
@@ -180,7 +190,7 @@ def trainee_register(
 ) -> User:
     """Create the real-name trainee (ID number and phone already validated and SMS-verified)."""
     # One message for both: the page must not confirm whose ID number is registered.
-    taken = "该身份证号或手机号已注册，请直接登录；如有疑问请联系培训机构"
+    taken = _("该身份证号或手机号已注册，请直接登录；如有疑问请联系培训机构")
     if TraineeProfile.objects.filter(id_number_index=id_number_index(id_number)).exists():
         raise AccountError(taken, code="ALREADY_REGISTERED")
     if User.objects.filter(phone_index=phone_index(phone)).exists():
@@ -214,7 +224,7 @@ def trainee_register(
     except IntegrityError:
         # Two registrations raced past the checks above; the unique indexes decided.
         raise AccountError(
-            "该身份证号或手机号已注册，请直接登录", code="ALREADY_REGISTERED"
+            _("该身份证号或手机号已注册，请直接登录"), code="ALREADY_REGISTERED"
         ) from None
     return user
 
@@ -238,9 +248,9 @@ def trainee_sms_login(*, phone: str, code: str, request: HttpRequest) -> User:
             result=AuditEntry.Result.FAILURE,
             detail={"method": "sms", "reason": "bad_code"},
         )
-        raise AccountError("验证码错误或已过期", code="BAD_CODE")
+        raise AccountError(_("验证码错误或已过期"), code="BAD_CODE")
     if not user.is_active:
-        raise AccountError("账号已停用，请联系培训机构", code="ACCOUNT_DISABLED")
+        raise AccountError(_("账号已停用，请联系培训机构"), code="ACCOUNT_DISABLED")
     _login_succeeded(user, request, method="sms")
     return user
 
@@ -250,7 +260,9 @@ def trainee_sms_login(*, phone: str, code: str, request: HttpRequest) -> User:
 
 def _locked_message(user: User) -> str:
     until = timezone.localtime(user.locked_until or timezone.now())
-    return f"登录失败次数过多，账号已锁定至 {until:%H:%M}，请稍后再试或联系安全管理员"
+    return _("登录失败次数过多，账号已锁定至 %(until)s，请稍后再试或联系安全管理员") % {
+        "until": f"{until:%H:%M}"
+    }
 
 
 def _login_failed(user: User, request: HttpRequest | None, *, reason: str) -> None:
@@ -323,9 +335,10 @@ def staff_check_password(*, username: str, password: str, request: HttpRequest) 
         if _unknown_user_attempt(username):
             until = timezone.localtime() + timedelta(minutes=settings.LOGIN_LOCK_MINUTES)
             raise LoginLocked(
-                f"登录失败次数过多，账号已锁定至 {until:%H:%M}，请稍后再试或联系安全管理员"
+                _("登录失败次数过多，账号已锁定至 %(until)s，请稍后再试或联系安全管理员")
+                % {"until": f"{until:%H:%M}"}
             )
-        raise AccountError("用户名或密码错误", code="BAD_CREDENTIALS")
+        raise AccountError(_("用户名或密码错误"), code="BAD_CREDENTIALS")
     try:
         counted = _count_attempt(user)
     except LoginLocked:
@@ -341,7 +354,7 @@ def staff_check_password(*, username: str, password: str, request: HttpRequest) 
         _login_failed(counted, request, reason="password")
         if counted.is_locked():
             raise LoginLocked(_locked_message(counted))
-        raise AccountError("用户名或密码错误", code="BAD_CREDENTIALS")
+        raise AccountError(_("用户名或密码错误"), code="BAD_CREDENTIALS")
     # Right password: its count is taken back; the counter resets after the second factor.
     _uncount(user)
     return user
@@ -380,24 +393,24 @@ def staff_second_factor(*, user: User, code: str, request: HttpRequest) -> None:
     _login_failed(counted, request, reason="totp")
     if counted.is_locked():
         raise LoginLocked(_locked_message(counted))
-    raise AccountError("动态验证码错误", code="BAD_TOTP")
+    raise AccountError(_("动态验证码错误"), code="BAD_TOTP")
 
 
 def totp_setup_begin(*, user: User) -> str:
     """A fresh, unconfirmed secret; returns the otpauth:// URI for the QR code."""
     if user.totp_enabled:
-        raise AccountError("已绑定动态口令，如需更换请联系安全管理员", code="TOTP_ALREADY_SET")
+        raise AccountError(_("已绑定动态口令，如需更换请联系安全管理员"), code="TOTP_ALREADY_SET")
     if not user.totp_secret:
         user.totp_secret = pyotp.random_base32()
         user.save(update_fields=["totp_secret"])
-    return _totp(user).provisioning_uri(name=user.username, issuer_name="Zhipei 职培")
+    return _totp(user).provisioning_uri(name=user.username, issuer_name=_("Zhipei 职培"))
 
 
 def totp_setup_confirm(*, user: User, code: str, request: HttpRequest) -> list[str]:
     """Confirm the device with one code; returns recovery codes, shown once and stored hashed."""
     step = _totp_step_ok(user, code)
     if step is None:
-        raise AccountError("动态验证码错误，请核对手机时间后重试", code="BAD_TOTP")
+        raise AccountError(_("动态验证码错误，请核对手机时间后重试"), code="BAD_TOTP")
     codes = [
         f"{secrets.token_hex(2)}-{secrets.token_hex(2)}-{secrets.token_hex(2)}"
         for _ in range(RECOVERY_CODE_COUNT)
@@ -527,7 +540,7 @@ def staff_create(
     """Create a staff account with a one-time password if none is given (must be changed)."""
     if by is not None and by.role == Role.OPERATOR and role in PLATFORM_ROLES:
         # 三员分立: the operator must not mint an auditor or security officer it could use itself.
-        raise AccountError("平台运维管理员不能创建平台管理类账号", code="ROLE_NOT_ALLOWED")
+        raise AccountError(_("平台运维管理员不能创建平台管理类账号"), code="ROLE_NOT_ALLOWED")
     initial = password or secrets.token_urlsafe(12)
     with transaction.atomic():
         user = User(

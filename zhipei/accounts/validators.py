@@ -3,6 +3,7 @@
 import string
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 
 class CharacterClassValidator:
@@ -17,8 +18,9 @@ class CharacterClassValidator:
         ]
         if sum(classes) < 3:
             raise ValidationError(
-                "密码须包含大写字母、小写字母、数字、符号中的至少三类", code="password_too_simple"
+                _("密码须包含大写字母、小写字母、数字、符号中的至少三类"),
+                code="password_too_simple",
             )
 
     def get_help_text(self) -> str:
-        return "密码须包含大写字母、小写字母、数字、符号中的至少三类。"
+        return _("密码须包含大写字母、小写字母、数字、符号中的至少三类。")

@@ -14,6 +14,8 @@ from django.contrib.auth import login, logout
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from zhipei.accounts import services
@@ -25,9 +27,9 @@ from zhipei.core.http import api_error, client_ip
 
 # The staff faces and which roles may log in through each.
 FACES = {
-    "console": ("机构管理端登录", INSTITUTION_ROLES),
-    "portal": ("监管端登录", frozenset({Role.REGULATOR})),
-    "ops": ("平台管理端登录", PLATFORM_ROLES),
+    "console": (gettext_lazy("机构管理端登录"), INSTITUTION_ROLES),
+    "portal": (gettext_lazy("监管端登录"), frozenset({Role.REGULATOR})),
+    "ops": (gettext_lazy("平台管理端登录"), PLATFORM_ROLES),
 }
 PENDING_SECONDS = 300
 
@@ -52,7 +54,7 @@ def sms_send(request: HttpRequest) -> JsonResponse:
     return JsonResponse(
         {
             "ok": True,
-            "message": "验证码已发送，5分钟内有效",
+            "message": _("验证码已发送，5分钟内有效"),
             "retry_after": settings.SMS_RESEND_SECONDS,
         }
     )
@@ -65,7 +67,7 @@ def logout_view(request: HttpRequest) -> HttpResponse:
         target = login_url_name(request.user.role)
         audit_log(action="logout", request=request)
         logout(request)
-    messages.success(request, "已安全退出")
+    messages.success(request, _("已安全退出"))
     return redirect(target)
 
 
@@ -86,7 +88,9 @@ def staff_login(request: HttpRequest, face: str) -> HttpResponse:
         else:
             if user.role not in roles:
                 form.add_error(
-                    None, f"该账号不能从此入口登录，请使用{user.get_role_display()}对应的登录入口"
+                    None,
+                    _("该账号不能从此入口登录，请使用%(role)s对应的登录入口")
+                    % {"role": user.get_role_display()},
                 )
             else:
                 request.session.cycle_key()
@@ -124,7 +128,7 @@ def totp(request: HttpRequest) -> HttpResponse:
     """The second step of a staff login: enter a TOTP code, or enrol the device first."""
     user = _pending_user(request)
     if user is None:
-        messages.warning(request, "登录已超时，请重新输入用户名和密码")
+        messages.warning(request, _("登录已超时，请重新输入用户名和密码"))
         return redirect(f"{request.session.get('pending_face', 'console')}:login")
     enrolling = not user.totp_enabled
     need_sms = enrolling and bool(user.phone)
@@ -142,7 +146,7 @@ def totp(request: HttpRequest) -> HttpResponse:
                     purpose=SmsCode.Purpose.STAFF_ENROL,
                     code=form.cleaned_data["sms_code"],
                 ):
-                    raise services.AccountError("短信验证码错误或已过期", code="BAD_CODE")
+                    raise services.AccountError(_("短信验证码错误或已过期"), code="BAD_CODE")
                 codes = services.totp_setup_confirm(user=user, code=code, request=request)
                 target = _finish_login(request, user)
                 return render(
@@ -174,7 +178,7 @@ def _send_enrol_code(request: HttpRequest, user: User) -> None:
         messages.warning(request, exc.message)
     else:
         request.session["enrol_code_sent"] = True
-        messages.info(request, f"验证码已发送至 {user.phone_masked}")
+        messages.info(request, _("验证码已发送至 %(phone)s") % {"phone": user.phone_masked})
 
 
 def _qr_data_uri(text: str) -> str:
@@ -195,6 +199,6 @@ def password_change(request: HttpRequest) -> HttpResponse:
         from django.contrib.auth import update_session_auth_hash
 
         update_session_auth_hash(request, request.user)
-        messages.success(request, "密码已修改")
+        messages.success(request, _("密码已修改"))
         return redirect(home_url_name(request.user.role))
     return render(request, "accounts/password_change.html", {"form": form})

@@ -13,6 +13,8 @@ from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from zhipei.accounts.models import (
     Membership,
@@ -29,10 +31,17 @@ from zhipei.lib.phone import InvalidPhone, normalize_mobile
 
 __all__ = ["RowError", "SheetCheck", "SheetError", "TraineeRow", "trainees_check", "template"]
 
-SHEET_TITLE = "学员"
-COLUMNS = ["姓名", "身份证号", "手机号"]
+# The sheet and its columns are found by these names in an uploaded file: they are not
+# translated, or sheets filled in before (or in another language) would no longer import.
+SHEET_TITLE = "学员"  # i18n: data
+COLUMNS = ["姓名", "身份证号", "手机号"]  # i18n: data
 # Header spellings people use for the same columns.
-ALIASES = {"身份证号码": "身份证号", "身份证": "身份证号", "手机号码": "手机号", "手机": "手机号"}
+ALIASES = {
+    "身份证号码": "身份证号",  # i18n: data
+    "身份证": "身份证号",  # i18n: data
+    "手机号码": "手机号",  # i18n: data
+    "手机": "手机号",  # i18n: data
+}
 MAX_ROWS = 3000
 MAX_BYTES = 2 * 1024 * 1024
 NAME_MIN, NAME_MAX = 2, 20
@@ -81,12 +90,12 @@ def normalize_name(text: str) -> str:
 
 def name_problem(name: str) -> str | None:
     if not name:
-        return "姓名：不能为空"
+        return _("姓名：不能为空")
     if not NAME_MIN <= len(name) <= NAME_MAX or not _NAME.fullmatch(name):
-        return (
-            f"姓名：应为 {NAME_MIN}–{NAME_MAX} 个汉字，少数民族姓名各部分之间用“·”分隔"
+        return _(
+            "姓名：应为 %(min)s–%(max)s 个汉字，少数民族姓名各部分之间用“·”分隔"
             "（不能含字母、数字或其他符号）"
-        )
+        ) % {"min": NAME_MIN, "max": NAME_MAX}
     return None
 
 
@@ -101,42 +110,47 @@ class _Parsed:
 
 def _parse_row(n: int, cells: dict[str, Any], today: date) -> _Parsed:
     problems: list[str] = []
-    name = normalize_name(cell_text(cells["姓名"]))
+    name = normalize_name(cell_text(cells["姓名"]))  # i18n: data
     problem = name_problem(name)
     if problem:
         problems.append(problem)
     number: str | None = None
-    raw_id = cells["身份证号"]
+    raw_id = cells["身份证号"]  # i18n: data
     if isinstance(raw_id, int | float) and not isinstance(raw_id, bool):
         # Excel keeps 15 significant digits of a number: an 18-digit ID typed into a number
         # cell has already lost its last digits, so it cannot be trusted even if it parses.
         problems.append(
-            "身份证号：单元格是数字格式，末尾几位可能已丢失；请把该列设为“文本”格式后重新填写"
+            _("身份证号：单元格是数字格式，末尾几位可能已丢失；请把该列设为“文本”格式后重新填写")
         )
     elif not cell_text(raw_id):
-        problems.append("身份证号：不能为空")
+        problems.append(_("身份证号：不能为空"))
     else:
         try:
             parsed = parse_id_number(cell_text(raw_id), today=today)
         except InvalidIdNumber as exc:
-            problems.append(f"身份证号：{exc}")
+            problems.append(_("身份证号：%(error)s") % {"error": exc})
         else:
             if parsed.age_on(today) < settings.MIN_TRAINEE_AGE:
+                age = settings.MIN_TRAINEE_AGE
                 problems.append(
-                    f"身份证号：未满{settings.MIN_TRAINEE_AGE}周岁，"
-                    "须由监护人陪同到培训机构线下办理"
+                    ngettext(
+                        "身份证号：未满%(age)s周岁，须由监护人陪同到培训机构线下办理",
+                        "身份证号：未满%(age)s周岁，须由监护人陪同到培训机构线下办理",
+                        age,
+                    )
+                    % {"age": age}
                 )
             else:
                 number = parsed.number
     phone: str | None = None
-    raw_phone = cell_text(cells["手机号"])
+    raw_phone = cell_text(cells["手机号"])  # i18n: data
     if not raw_phone:
-        problems.append("手机号：不能为空")
+        problems.append(_("手机号：不能为空"))
     else:
         try:
             phone = normalize_mobile(raw_phone)
         except InvalidPhone as exc:
-            problems.append(f"手机号：{exc}")
+            problems.append(_("手机号：%(error)s") % {"error": exc})
     return _Parsed(n, name, number, phone, problems)
 
 
@@ -170,12 +184,14 @@ def trainees_check(institution: Institution, data: bytes) -> SheetCheck:
     for p in parsed:
         if p.id_number is not None:
             if p.id_number in first_id:
-                p.problems.append(f"身份证号：与第 {first_id[p.id_number]} 行重复")
+                p.problems.append(
+                    _("身份证号：与第 %(row)s 行重复") % {"row": first_id[p.id_number]}
+                )
             else:
                 first_id[p.id_number] = p.row
         if p.phone is not None:
             if p.phone in first_phone:
-                p.problems.append(f"手机号：与第 {first_phone[p.phone]} 行重复")
+                p.problems.append(_("手机号：与第 %(row)s 行重复") % {"row": first_phone[p.phone]})
             else:
                 first_phone[p.phone] = p.row
     # Accounts already on the platform, found by the blind indexes (in chunks: a query's
@@ -204,13 +220,13 @@ def trainees_check(institution: Institution, data: bytes) -> SheetCheck:
     for p in parsed:
         existing = profiles.get(id_indexes[p.id_number]) if p.id_number else None
         if existing is not None and p.name and normalize_name(existing.user.name) != p.name:
-            p.problems.append("姓名：与该身份证号在平台登记的实名不一致")
+            p.problems.append(_("姓名：与该身份证号在平台登记的实名不一致"))
         if p.phone is not None:
             owner = phone_owner.get(phone_indexes[p.phone])
             if owner is not None and (existing is None or owner != existing.user_id):
-                p.problems.append("手机号：已被平台上的其他账号使用")
+                p.problems.append(_("手机号：已被平台上的其他账号使用"))
         if p.problems:
-            check.errors.append(RowError(p.row, "；".join(p.problems)))
+            check.errors.append(RowError(p.row, _("；").join(p.problems)))
         elif existing is not None and existing.pk in members:
             check.already_members.append(p.row)
         elif p.id_number is not None and p.phone is not None:  # always, once without problems
@@ -224,31 +240,59 @@ def trainees_check(institution: Institution, data: bytes) -> SheetCheck:
                 )
             )
     if not check.rows:
-        check.errors.append(RowError(2, "表格中没有学员（从第 2 行起填写，每行一名学员）"))
+        check.errors.append(RowError(2, _("表格中没有学员（从第 2 行起填写，每行一名学员）")))
     return check
 
 
 # --- the template --------------------------------------------------------------------------------
 
-_INSTRUCTIONS = [
-    ("列", "填写说明"),
-    (
-        "姓名",
-        f"学员的真实姓名（必填，{NAME_MIN}–{NAME_MAX} 个汉字；少数民族姓名用“·”分隔，如 买买提·艾力）",
-    ),
-    (
-        "身份证号",
-        "18 位居民身份证号（必填；该列已设为文本格式，请勿改为数字格式，否则末尾几位会丢失）",
-    ),
-    ("手机号", "11 位中国大陆手机号（必填；学员用它接收验证码登录）"),
-    ("", ""),
-    ("导入规则", f"从“{SHEET_TITLE}”表第 2 行起每行一名学员，一次最多 {MAX_ROWS} 行；"),
-    ("", f"未满 {settings.MIN_TRAINEE_AGE} 周岁的学员须由监护人陪同到机构线下办理，不能导入；"),
-    ("", "同一表格中身份证号、手机号都不能重复；手机号不能是平台上其他人的；"),
-    ("", "已在平台注册的学员（身份证号相同且姓名一致）直接加入本机构，其账号和手机号不变；"),
-    ("", "任何一行有误时默认不导入，页面列出每一行的错误；也可以确认“只导入无误的行”；"),
-    ("", "导入的学员首次登录时须阅读并同意《个人信息处理同意书》。"),
-]
+
+def _instructions() -> list[tuple[str, str]]:
+    """The instructions sheet's rows, in the active language (the column names stay as the
+    header has them: they are what the import matches)."""
+    name, id_number, phone = COLUMNS
+    age = settings.MIN_TRAINEE_AGE
+    return [
+        (_("列"), _("填写说明")),
+        (
+            name,
+            _(
+                "学员的真实姓名（必填，%(min)s–%(max)s 个汉字；少数民族姓名用“·”分隔，"
+                "如 买买提·艾力）"
+            )
+            % {"min": NAME_MIN, "max": NAME_MAX},
+        ),
+        (
+            id_number,
+            _(
+                "18 位居民身份证号（必填；该列已设为文本格式，请勿改为数字格式，否则末尾几位会丢失）"
+            ),
+        ),
+        (phone, _("11 位中国大陆手机号（必填；学员用它接收验证码登录）")),
+        ("", ""),
+        (
+            _("导入规则"),
+            ngettext(
+                "从“%(sheet)s”表第 2 行起每行一名学员，一次最多 %(max)s 行；",
+                "从“%(sheet)s”表第 2 行起每行一名学员，一次最多 %(max)s 行；",
+                MAX_ROWS,
+            )
+            % {"sheet": SHEET_TITLE, "max": MAX_ROWS},
+        ),
+        (
+            "",
+            ngettext(
+                "未满 %(age)s 周岁的学员须由监护人陪同到机构线下办理，不能导入；",
+                "未满 %(age)s 周岁的学员须由监护人陪同到机构线下办理，不能导入；",
+                age,
+            )
+            % {"age": age},
+        ),
+        ("", _("同一表格中身份证号、手机号都不能重复；手机号不能是平台上其他人的；")),
+        ("", _("已在平台注册的学员（身份证号相同且姓名一致）直接加入本机构，其账号和手机号不变；")),
+        ("", _("任何一行有误时默认不导入，页面列出每一行的错误；也可以确认“只导入无误的行”；")),
+        ("", _("导入的学员首次登录时须阅读并同意《个人信息处理同意书》。")),
+    ]
 
 
 def template() -> bytes:
@@ -272,8 +316,8 @@ def template() -> bytes:
         for row in range(2, 502):
             sheet[f"{letter}{row}"].number_format = "@"
     sheet.freeze_panes = "A2"
-    notes = book.create_sheet("填写说明")
-    for label, text in _INSTRUCTIONS:
+    notes = book.create_sheet(_("填写说明"))
+    for label, text in _instructions():
         notes.append([label, text])
     notes["A1"].font = notes["B1"].font = Font(bold=True)
     notes.column_dimensions["A"].width = 12

@@ -4,12 +4,14 @@ and CSVs use them."""
 
 from __future__ import annotations
 
+from django.utils.translation import ngettext
+
 from zhipei.study import ledger
 
 
 def reason_label(code: str) -> str:
     """The Chinese label of a ledger reason code; an unknown code is shown as it is."""
-    return ledger.REASON_LABELS.get(code, code)
+    return str(ledger.REASON_LABELS.get(code, code))
 
 
 def duration_text(seconds: float | None) -> str:
@@ -19,9 +21,9 @@ def duration_text(seconds: float | None) -> str:
     minutes, secs = divmod(rest, 60)
     parts = []
     if hours:
-        parts.append(f"{hours}小时")
+        parts.append(ngettext("%(n)s小时", "%(n)s小时", hours) % {"n": hours})
     if minutes:
-        parts.append(f"{minutes}分")
+        parts.append(ngettext("%(n)s分", "%(n)s分", minutes) % {"n": minutes})
     if secs or not parts:
-        parts.append(f"{secs}秒")
+        parts.append(ngettext("%(n)s秒", "%(n)s秒", secs) % {"n": secs})
     return "".join(parts)

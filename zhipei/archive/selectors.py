@@ -11,11 +11,13 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.paginator import Page, Paginator
 from django.db.models import CharField, Count, Prefetch, Q, QuerySet, Sum, Value
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from zhipei.accounts.models import ConsentRecord, Membership, TraineeProfile
 from zhipei.archive.labels import duration_text, reason_label
@@ -26,6 +28,9 @@ from zhipei.exams.models import Attempt
 from zhipei.faces.models import Decision, FaceAttempt, Purpose
 from zhipei.institutions.models import Institution
 from zhipei.study.models import QuizAnswer, StudySegment, StudySession, UncreditedInterval
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 STUDY = "study"
 EXAM = "exam"
@@ -115,9 +120,13 @@ def _session_events(session: StudySession, faces: list[FaceAttempt]) -> list[Eve
             at=s.started_at,
             end=s.ended_at,
             kind="segment",
-            label="计入有效学时",
-            detail=f"{duration_text(s.seconds)}（视频 {duration_text(s.from_position)} – "
-            f"{duration_text(s.to_position)}）",
+            label=_("计入有效学时"),
+            detail=_("%(duration)s（视频 %(start)s – %(end)s）")
+            % {
+                "duration": duration_text(s.seconds),
+                "start": duration_text(s.from_position),
+                "end": duration_text(s.to_position),
+            },
             ok=True,
         )
         for s in session.segments.all()
@@ -128,7 +137,8 @@ def _session_events(session: StudySession, faces: list[FaceAttempt]) -> list[Eve
             end=u.ended_at,
             kind="uncredited",
             label=reason_label(u.reason),
-            detail=f"{duration_text(u.seconds)} 未计时（{u.reason}）",
+            detail=_("%(duration)s 未计时（%(code)s）")
+            % {"duration": duration_text(u.seconds), "code": u.reason},
             ok=False,
         )
         for u in session.uncredited.all()
@@ -145,8 +155,13 @@ def _session_events(session: StudySession, faces: list[FaceAttempt]) -> list[Eve
                 at=answer.asked_at,
                 end=answer.answered_at,
                 kind="quiz",
-                label=f"随堂问题：{answer.get_outcome_display()}",
-                detail=f"{question.text}" + (f"（所选：{chosen}）" if chosen else ""),
+                label=_("随堂问题：%(outcome)s") % {"outcome": answer.get_outcome_display()},
+                detail=(
+                    _("%(question)s（所选：%(choice)s）")
+                    % {"question": question.text, "choice": chosen}
+                    if chosen
+                    else f"{question.text}"
+                ),
                 ok={"correct": True, "wrong": False, "timeout": False}.get(answer.outcome),
             )
         )
@@ -241,100 +256,116 @@ def timeline_page(
 
 # --- the dossier: rows for the CSVs ---------------------------------------------------------------
 
-SESSION_HEADER = [
-    "会话ID",
-    "课程",
-    "章节",
-    "课时",
-    "培训班",
-    "设备标识",
-    "开始时间",
-    "结束时间",
-    "状态",
-    "结束方式",
-    "是否无效",
-    "有效时长（秒）",
-    "计入时长（秒，含待确认）",
-    "人脸抽查连续失败次数",
+# The CSV headers: lazy, in the language of whoever downloads the dossier.
+SESSION_HEADER: list[StrOrPromise] = [
+    gettext_lazy("会话ID"),
+    gettext_lazy("课程"),
+    gettext_lazy("章节"),
+    gettext_lazy("课时"),
+    gettext_lazy("培训班"),
+    gettext_lazy("设备标识"),
+    gettext_lazy("开始时间"),
+    gettext_lazy("结束时间"),
+    gettext_lazy("状态"),
+    gettext_lazy("结束方式"),
+    gettext_lazy("是否无效"),
+    gettext_lazy("有效时长（秒）"),
+    gettext_lazy("计入时长（秒，含待确认）"),
+    gettext_lazy("人脸抽查连续失败次数"),
 ]
-SEGMENT_HEADER = [
-    "片段ID",
-    "会话ID",
-    "课程",
-    "课时",
-    "开始时间",
-    "结束时间",
-    "视频起点（秒）",
-    "视频终点（秒）",
-    "有效时长（秒）",
+SEGMENT_HEADER: list[StrOrPromise] = [
+    gettext_lazy("片段ID"),
+    gettext_lazy("会话ID"),
+    gettext_lazy("课程"),
+    gettext_lazy("课时"),
+    gettext_lazy("开始时间"),
+    gettext_lazy("结束时间"),
+    gettext_lazy("视频起点（秒）"),
+    gettext_lazy("视频终点（秒）"),
+    gettext_lazy("有效时长（秒）"),
 ]
-UNCREDITED_HEADER = [
-    "记录ID",
-    "会话ID",
-    "开始时间",
-    "结束时间",
-    "时长（秒）",
-    "原因代码",
-    "原因",
+UNCREDITED_HEADER: list[StrOrPromise] = [
+    gettext_lazy("记录ID"),
+    gettext_lazy("会话ID"),
+    gettext_lazy("开始时间"),
+    gettext_lazy("结束时间"),
+    gettext_lazy("时长（秒）"),
+    gettext_lazy("原因代码"),
+    gettext_lazy("原因"),
 ]
-FACE_HEADER = [
-    "核验ID",
-    "时间",
-    "用途",
-    "结果",
-    "是否通过",
-    "特征距离",
-    "阈值",
-    "说明",
-    "活体动作",
-    "帧数",
-    "关联记录",
-    "证据图像文件",
+FACE_HEADER: list[StrOrPromise] = [
+    gettext_lazy("核验ID"),
+    gettext_lazy("时间"),
+    gettext_lazy("用途"),
+    gettext_lazy("结果"),
+    gettext_lazy("是否通过"),
+    gettext_lazy("特征距离"),
+    gettext_lazy("阈值"),
+    gettext_lazy("说明"),
+    gettext_lazy("活体动作"),
+    gettext_lazy("帧数"),
+    gettext_lazy("关联记录"),
+    gettext_lazy("证据图像文件"),
 ]
-QUIZ_HEADER = [
-    "作答ID",
-    "会话ID",
-    "课时",
-    "题目",
-    "提问时间",
-    "截止时间",
-    "作答时间",
-    "所选答案",
-    "正确答案",
-    "结果",
+QUIZ_HEADER: list[StrOrPromise] = [
+    gettext_lazy("作答ID"),
+    gettext_lazy("会话ID"),
+    gettext_lazy("课时"),
+    gettext_lazy("题目"),
+    gettext_lazy("提问时间"),
+    gettext_lazy("截止时间"),
+    gettext_lazy("作答时间"),
+    gettext_lazy("所选答案"),
+    gettext_lazy("正确答案"),
+    gettext_lazy("结果"),
 ]
-ATTEMPT_HEADER = [
-    "考试记录ID",
-    "考试",
-    "考试类型",
-    "第几次",
-    "状态",
-    "开始时间",
-    "截止时间",
-    "交卷时间",
-    "交卷方式",
-    "得分",
-    "总分",
-    "成绩（百分制）",
-    "是否及格",
-    "考前人脸核验",
-    "过程抽查次数",
-    "抽查未通过次数",
-    "离开页面次数",
+ATTEMPT_HEADER: list[StrOrPromise] = [
+    gettext_lazy("考试记录ID"),
+    gettext_lazy("考试"),
+    gettext_lazy("考试类型"),
+    gettext_lazy("第几次"),
+    gettext_lazy("状态"),
+    gettext_lazy("开始时间"),
+    gettext_lazy("截止时间"),
+    gettext_lazy("交卷时间"),
+    gettext_lazy("交卷方式"),
+    gettext_lazy("得分"),
+    gettext_lazy("总分"),
+    gettext_lazy("成绩（百分制）"),
+    gettext_lazy("是否及格"),
+    gettext_lazy("考前人脸核验"),
+    gettext_lazy("过程抽查次数"),
+    gettext_lazy("抽查未通过次数"),
+    gettext_lazy("离开页面次数"),
 ]
-CONSENT_HEADER = ["记录ID", "同意书", "版本", "操作", "时间", "IP"]
-CERTIFICATE_HEADER = ["证书编号", "证书类型", "培训班", "签发时间", "状态", "撤销时间", "撤销原因"]
-AUDIT_HEADER = [
-    "审计ID",
-    "时间",
-    "操作人",
-    "角色",
-    "操作",
-    "对象类型",
-    "对象ID",
-    "结果",
-    "详情",
-    "哈希",
+CONSENT_HEADER: list[StrOrPromise] = [
+    gettext_lazy("记录ID"),
+    gettext_lazy("同意书"),
+    gettext_lazy("版本"),
+    gettext_lazy("操作"),
+    gettext_lazy("时间"),
+    "IP",
+]
+CERTIFICATE_HEADER: list[StrOrPromise] = [
+    gettext_lazy("证书编号"),
+    gettext_lazy("证书类型"),
+    gettext_lazy("培训班"),
+    gettext_lazy("签发时间"),
+    gettext_lazy("状态"),
+    gettext_lazy("撤销时间"),
+    gettext_lazy("撤销原因"),
+]
+AUDIT_HEADER: list[StrOrPromise] = [
+    gettext_lazy("审计ID"),
+    gettext_lazy("时间"),
+    gettext_lazy("操作人"),
+    gettext_lazy("角色"),
+    gettext_lazy("操作"),
+    gettext_lazy("对象类型"),
+    gettext_lazy("对象ID"),
+    gettext_lazy("结果"),
+    gettext_lazy("详情"),
+    gettext_lazy("哈希"),
 ]
 
 _CHUNK = 500
@@ -374,6 +405,7 @@ def session_rows(trainee: TraineeProfile, institution: Institution) -> Iterator[
             "face_failures",
         )
     )
+    yes, no = _("是"), _("否")
     for (pk, course, chapter, lesson, klass, device, started, ended, status, end, confirmed,
          credited, failures) in sessions.iterator(chunk_size=_CHUNK):  # fmt: skip
         yield [
@@ -385,9 +417,9 @@ def session_rows(trainee: TraineeProfile, institution: Institution) -> Iterator[
             device,
             when(started),
             when(ended),
-            _STATUS.get(status, status),
-            _END.get(end, end),
-            "是" if end == StudySession.EndReason.FACE_FAILED else "否",
+            str(_STATUS.get(status, status)),
+            str(_END.get(end, end)),
+            yes if end == StudySession.EndReason.FACE_FAILED else no,
             _number(confirmed),
             _number(credited),
             failures,
@@ -468,21 +500,22 @@ def face_rows(
             "evidence",
         )
     )
+    yes, no, missing = _("是"), _("否"), _("（证据文件缺失）")
     for (pk, at, purpose, decision, distance, threshold, message, challenge, frames, context,
          evidence) in faces.iterator(chunk_size=_CHUNK):  # fmt: skip
         yield [
             pk,
             when(at),
-            _PURPOSES.get(purpose, purpose),
-            _DECISIONS.get(decision, decision),
-            "是" if decision in _PASSED else "否",
+            str(_PURPOSES.get(purpose, purpose)),
+            str(_DECISIONS.get(decision, decision)),
+            yes if decision in _PASSED else no,
             _number(distance),
             _number(threshold),
             message,
             challenge,
             frames,
             context,
-            evidence_names.get(pk, "（证据文件缺失）") if evidence else "",
+            evidence_names.get(pk, missing) if evidence else "",
         ]
 
 
@@ -522,7 +555,7 @@ def quiz_rows(trainee: TraineeProfile, institution: Institution) -> Iterator[lis
             when(answered),
             _option(options, choice),
             _option(options, answer),
-            _OUTCOMES.get(outcome, outcome),
+            str(_OUTCOMES.get(outcome, outcome)),
         ]
 
 
@@ -533,6 +566,7 @@ def attempt_rows(trainee: TraineeProfile, institution: Institution) -> Iterator[
         .defer("exam__pool")
         .order_by("started_at", "id")
     )
+    invalid, yes, no = _("无效"), _("是"), _("否")
     for a in attempts.iterator(chunk_size=_CHUNK):
         submitted = a.status == Attempt.Status.SUBMITTED
         yield [
@@ -548,7 +582,7 @@ def attempt_rows(trainee: TraineeProfile, institution: Institution) -> Iterator[
             _number(a.points),
             _number(a.total_points),
             _number(a.score),
-            ("无效" if a.invalid else "是" if a.passed else "否") if submitted else "",
+            (invalid if a.invalid else yes if a.passed else no) if submitted else "",
             a.start_face.get_decision_display() if a.start_face else "",
             a.face_checks,
             a.face_failures,
@@ -580,7 +614,7 @@ def certificate_rows(trainee: TraineeProfile, institution: Institution) -> Itera
             c.get_kind_display(),
             c.training_class.name,
             when(c.issued_at),
-            "已撤销" if c.revoked else "有效",
+            _("已撤销") if c.revoked else _("有效"),
             when(c.revoked_at),
             c.revoke_reason,
         ]
@@ -652,7 +686,8 @@ def dossier_summary(trainee: TraineeProfile, institution: Institution) -> dict[s
         classes.append(
             {
                 "name": training_class.name,
-                "dates": f"{training_class.start_date} 至 {training_class.end_date}",
+                "dates": _("%(start)s 至 %(end)s")
+                % {"start": training_class.start_date, "end": training_class.end_date},
                 "required": f"{required:g}",
                 "done": f"{done:.2f}",
                 "met": done >= required,
@@ -687,9 +722,9 @@ def dossier_summary(trainee: TraineeProfile, institution: Institution) -> dict[s
             "submitted": when(a.submitted_at, "%Y-%m-%d %H:%M"),
             "score": "" if a.score is None else f"{a.score}",
             "result": (
-                ("无效" if a.invalid else "合格" if a.passed else "不合格")
+                (_("无效") if a.invalid else _("合格") if a.passed else _("不合格"))
                 if a.status == Attempt.Status.SUBMITTED
-                else "作答中"
+                else _("作答中")
             ),
         }
         for a in trainee_attempts(trainee, institution)
@@ -710,7 +745,7 @@ def dossier_summary(trainee: TraineeProfile, institution: Institution) -> dict[s
     ):
         faces.append(
             {
-                "purpose": purposes.get(row["purpose"], row["purpose"]),
+                "purpose": str(purposes.get(row["purpose"], row["purpose"])),
                 "passed": row["matched"],
                 "failed": row["unmatched"],
             }
@@ -744,7 +779,11 @@ def dossier_summary(trainee: TraineeProfile, institution: Institution) -> dict[s
         "registered": when(trainee.created_at, "%Y-%m-%d"),
         "institution": institution.name,
         "membership": (
-            f"{membership.get_source_display()}，{when(membership.joined_at, '%Y-%m-%d')}"
+            _("%(source)s，%(date)s")
+            % {
+                "source": membership.get_source_display(),
+                "date": when(membership.joined_at, "%Y-%m-%d"),
+            }
             if membership
             else "—"
         ),
@@ -760,7 +799,7 @@ def dossier_summary(trainee: TraineeProfile, institution: Institution) -> dict[s
                 "kind": c.get_kind_display(),
                 "class": c.training_class.name,
                 "issued": when(c.issued_at, "%Y-%m-%d"),
-                "state": "已撤销" if c.revoked else "有效",
+                "state": _("已撤销") if c.revoked else _("有效"),
             }
             for c in trainee_certificates(trainee, institution)
         ],
@@ -769,5 +808,5 @@ def dossier_summary(trainee: TraineeProfile, institution: Institution) -> dict[s
         "faces_failed": sum(f["failed"] for f in faces),
         "uncredited": uncredited,
         "uncredited_total": duration_text(sum(u["seconds"] for u in uncredited)),
-        "quiz": {outcome_labels.get(k, k): v for k, v in quiz.items()},
+        "quiz": {str(outcome_labels.get(k, k)): v for k, v in quiz.items()},
     }

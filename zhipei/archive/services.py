@@ -17,6 +17,8 @@ from typing import IO, TYPE_CHECKING, Any
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from zhipei.accounts.models import Membership, Role, TraineeProfile, User
 from zhipei.archive import selectors
@@ -27,6 +29,8 @@ from zhipei.faces.services import evidence_image
 from zhipei.institutions.models import Institution
 
 if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
     from zhipei.archive.imports import TraineeRow
 
 # --- 一人一档 ------------------------------------------------------------------------------------
@@ -80,12 +84,14 @@ def _add(
 def _csv(
     archive: zipfile.ZipFile,
     name: str,
-    header: Sequence[str],
+    header: Sequence[StrOrPromise],
     rows: Iterable[Sequence[Any]],
     when: datetime,
 ) -> dict[str, Any]:
-    """A CSV (UTF-8 with BOM, for Excel) written row by row: memory stays flat."""
-    return _add(archive, name, _blocks(csv_lines(header, rows)), when)
+    """A CSV (UTF-8 with BOM, for Excel) written row by row: memory stays flat. The header's
+    lazy labels become text here, in the active language."""
+    labels = [str(label) for label in header]
+    return _add(archive, name, _blocks(csv_lines(labels, rows)), when)
 
 
 def _blocks(lines: Iterable[str], size: int = 64 * 1024) -> Iterator[bytes]:
@@ -177,7 +183,7 @@ def trainee_dossier_zip(
                 evidence_names[attempt.pk] = name
                 del image
             t, i = trainee, institution
-            tables: list[tuple[str, Sequence[str], Iterable[Sequence[Any]]]] = [
+            tables: list[tuple[str, Sequence[StrOrPromise], Iterable[Sequence[Any]]]] = [
                 ("study_sessions.csv", selectors.SESSION_HEADER, selectors.session_rows(t, i)),
                 ("study_segments.csv", selectors.SEGMENT_HEADER, selectors.segment_rows(t, i)),
                 (
@@ -206,7 +212,8 @@ def trainee_dossier_zip(
             pdf = dossier_pdf(
                 summary,
                 generated_at=generated_at,
-                generated_by=f"{by.name}（{by.username}）",
+                generated_by=_("%(name)s（%(username)s）")
+                % {"name": by.name, "username": by.username},
                 files=["summary.pdf", *CSV_FILES, "faces/", "manifest.json"],
             )
             manifest_files.insert(0, _add(archive, "summary.pdf", [pdf], generated_at))
@@ -248,7 +255,8 @@ def trainee_dossier_zip(
         raise
     return Dossier(
         file=spool,
-        filename=f"学员档案-{trainee.pk}-{generated_at:%Y%m%d-%H%M%S}.zip",
+        filename=_("学员档案-%(trainee)s-%(time)s.zip")
+        % {"trainee": trainee.pk, "time": f"{generated_at:%Y%m%d-%H%M%S}"},
         manifest_sha256=manifest_sha256,
         files=len(manifest_files) + 1,
         face_images=len(evidence_names),
@@ -263,7 +271,9 @@ class ImportConflict(Exception):
     nothing was imported."""
 
     code = "IMPORT_CONFLICT"
-    message = "导入过程中有学员信息发生变化（可能有人刚刚注册），未导入任何学员，请重新上传校验"
+    message = gettext_lazy(
+        "导入过程中有学员信息发生变化（可能有人刚刚注册），未导入任何学员，请重新上传校验"
+    )
 
 
 @dataclass(frozen=True)
@@ -349,5 +359,5 @@ def trainees_import(
             )
     except IntegrityError:
         # An ID number or phone taken since the sheet was checked: the unique indexes decide.
-        raise ImportConflict(ImportConflict.message) from None
+        raise ImportConflict(str(ImportConflict.message)) from None
     return ImportResult(created=len(profiles), linked=linked)

@@ -26,7 +26,9 @@ _LABEL = re.compile(r"^[A-Za-z0-9_.@-]{1,40}$")
 def _safe_label(text: str) -> str:
     """A login attempt's typed username is kept only if it looks like one: people type
     passwords into the username box, and those must not land in the log."""
-    return text if _LABEL.match(text) else ("（无效用户名）" if text else "")
+    # Stored in the hash-chained log in place of a username: a fixed value, not in the language
+    # of whoever happened to send the request.
+    return text if _LABEL.match(text) else ("（无效用户名）" if text else "")  # i18n: data
 
 
 def audit_log(

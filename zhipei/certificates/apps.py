@@ -1,6 +1,7 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class CertificatesConfig(AppConfig):
     name = "zhipei.certificates"
-    verbose_name = "证书"
+    verbose_name = _("证书")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class Certificate(models.Model):
@@ -13,11 +14,11 @@ class Certificate(models.Model):
     an issued certificate). A mistake is corrected by revoking and issuing anew."""
 
     class Kind(models.TextChoices):
-        HOURS = "hours", "学时证明"
-        COMPLETION = "completion", "结业证明"
+        HOURS = "hours", _("学时证明")
+        COMPLETION = "completion", _("结业证明")
 
-    serial = models.CharField("证书编号", max_length=32, unique=True)
-    kind = models.CharField("证书类型", max_length=20, choices=Kind.choices)
+    serial = models.CharField(_("证书编号"), max_length=32, unique=True)
+    kind = models.CharField(_("证书类型"), max_length=20, choices=Kind.choices)
     trainee = models.ForeignKey(
         "accounts.TraineeProfile", on_delete=models.PROTECT, related_name="certificates"
     )
@@ -28,34 +29,34 @@ class Certificate(models.Model):
         "courses.TrainingClass",
         on_delete=models.PROTECT,
         related_name="certificates",
-        verbose_name="培训班",
+        verbose_name=_("培训班"),
     )
-    content = models.JSONField("证书内容")
-    signature = models.CharField("签名", max_length=100)
-    key_id = models.CharField("签名密钥标识", max_length=32)
-    issued_at = models.DateTimeField("签发时间", default=timezone.now)
+    content = models.JSONField(_("证书内容"))
+    signature = models.CharField(_("签名"), max_length=100)
+    key_id = models.CharField(_("签名密钥标识"), max_length=32)
+    issued_at = models.DateTimeField(_("签发时间"), default=timezone.now)
     issued_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
-        verbose_name="签发人",
+        verbose_name=_("签发人"),
     )
-    revoked_at = models.DateTimeField("撤销时间", null=True, blank=True)
+    revoked_at = models.DateTimeField(_("撤销时间"), null=True, blank=True)
     revoked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
-        verbose_name="撤销人",
+        verbose_name=_("撤销人"),
     )
-    revoke_reason = models.CharField("撤销原因", max_length=200, blank=True)
+    revoke_reason = models.CharField(_("撤销原因"), max_length=200, blank=True)
 
     class Meta:
-        verbose_name = "证书"
-        verbose_name_plural = "证书"
+        verbose_name = _("证书")
+        verbose_name_plural = _("证书")
         ordering = ["-issued_at", "-id"]
         constraints = [
             # Re-issuing returns the live certificate; a new one only after revocation.

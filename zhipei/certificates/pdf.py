@@ -16,6 +16,8 @@ import qrcode
 import qrcode.constants
 from django.conf import settings
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from fpdf import FPDF
 from fpdf.enums import Align, WrapMode, XPos, YPos
 from fpdf.fonts import FontFace
@@ -53,49 +55,76 @@ def qr_image(text: str) -> Image.Image:
 
 def _cn_date(iso: str) -> str:
     day = date.fromisoformat(iso)
-    return f"{day.year}年{day.month}月{day.day}日"
+    return _("%(year)s年%(month)s月%(day)s日") % {
+        "year": day.year,
+        "month": day.month,
+        "day": day.day,
+    }
 
 
 def _exam_text(exam: dict[str, Any] | None) -> str:
     if exam is None:
-        return "无"
-    verdict = "合格" if exam["passed"] else "不合格"
-    return f"{exam['title']}　{exam['score']} 分（{verdict}）"
+        return _("无")
+    verdict = _("合格") if exam["passed"] else _("不合格")
+    return _("%(title)s　%(score)s 分（%(verdict)s）") % {
+        "title": exam["title"],
+        "score": exam["score"],
+        "verdict": verdict,
+    }
 
 
 def _body(c: dict[str, Any]) -> str:
-    opening = (
-        f"兹证明 {c['holder_name']}（身份证号 {c['id_number_masked']}）于 "
-        f"{_cn_date(c['class_start'])}至{_cn_date(c['class_end'])}参加{c['institution']}"
-        f"举办的“{c['class_name']}”线上职业技能培训，"
-    )
+    values = {
+        "holder_name": c["holder_name"],
+        "id_number": c["id_number_masked"],
+        "start": _cn_date(c["class_start"]),
+        "end": _cn_date(c["class_end"]),
+        "institution": c["institution"],
+        "class_name": c["class_name"],
+        "online": c["online_xueshi"],
+        "classroom": c["classroom_xueshi"],
+        "required": c["required_xueshi"],
+    }
     if c["kind"] == Certificate.Kind.COMPLETION:
         exam = c["exam"] or {}
-        return (
-            f"{opening}完成规定的培训内容，经平台人脸核验与在线监管计时，有效在线学时 "
-            f"{c['online_xueshi']} 学时（按 1:1 折合课堂学时 {c['classroom_xueshi']} 学时，"
-            f"要求 {c['required_xueshi']} 学时），结业考试成绩 {exam.get('score', '—')} 分，"
+        return _(
+            "兹证明 %(holder_name)s（身份证号 %(id_number)s）于 %(start)s至%(end)s"
+            "参加%(institution)s举办的“%(class_name)s”线上职业技能培训，"
+            "完成规定的培训内容，经平台人脸核验与在线监管计时，有效在线学时 "
+            "%(online)s 学时（按 1:1 折合课堂学时 %(classroom)s 学时，"
+            "要求 %(required)s 学时），结业考试成绩 %(score)s 分，"
             "考核合格，准予结业。特发此证。"
-        )
-    exam_sentence = f"结业考试成绩 {c['exam']['score']} 分。" if c.get("exam") is not None else ""
-    return (
-        f"{opening}经平台人脸核验与在线监管计时，累计有效在线学时 {c['online_xueshi']} 学时，"
-        f"按 1:1 折合课堂学时 {c['classroom_xueshi']} 学时。{exam_sentence}特此证明。"
+        ) % {**values, "score": exam.get("score", "—")}
+    exam_sentence = (
+        _("结业考试成绩 %(score)s 分。") % {"score": c["exam"]["score"]}
+        if c.get("exam") is not None
+        else ""
     )
+    return _(
+        "兹证明 %(holder_name)s（身份证号 %(id_number)s）于 %(start)s至%(end)s"
+        "参加%(institution)s举办的“%(class_name)s”线上职业技能培训，"
+        "经平台人脸核验与在线监管计时，累计有效在线学时 %(online)s 学时，"
+        "按 1:1 折合课堂学时 %(classroom)s 学时。%(exam_sentence)s特此证明。"
+    ) % {**values, "exam_sentence": exam_sentence}
 
 
 def _rows(c: dict[str, Any]) -> list[tuple[str, str]]:
+    # Translators: separator between the items of an inline list (", " in English).
+    courses = _("、").join(c["courses"]) or "—"
     return [
-        ("姓名", c["holder_name"]),
-        ("身份证号", c["id_number_masked"]),
-        ("培训机构", c["institution"]),
-        ("培训班", c["class_name"]),
-        ("培训时间", f"{c['class_start']} 至 {c['class_end']}"),
-        ("培训课程", "、".join(c["courses"]) or "—"),
-        ("有效在线学时", f"{c['online_xueshi']} 学时"),
-        ("折合课堂学时", f"{c['classroom_xueshi']} 学时（1:1）"),
-        ("要求学时", f"{c['required_xueshi']} 学时"),
-        ("考试成绩", _exam_text(c.get("exam"))),
+        (_("姓名"), c["holder_name"]),
+        (_("身份证号"), c["id_number_masked"]),
+        (_("培训机构"), c["institution"]),
+        (_("培训班"), c["class_name"]),
+        (
+            _("培训时间"),
+            _("%(start)s 至 %(end)s") % {"start": c["class_start"], "end": c["class_end"]},
+        ),
+        (_("培训课程"), courses),
+        (_("有效在线学时"), _("%(xueshi)s 学时") % {"xueshi": c["online_xueshi"]}),
+        (_("折合课堂学时"), _("%(xueshi)s 学时（1:1）") % {"xueshi": c["classroom_xueshi"]}),
+        (_("要求学时"), _("%(xueshi)s 学时") % {"xueshi": c["required_xueshi"]}),
+        (_("考试成绩"), _exam_text(c.get("exam"))),
     ]
 
 
@@ -118,7 +147,7 @@ def certificate_pdf(certificate: Certificate) -> bytes:
     pdf.add_font(FONT, fname=str(cjk_font_path()))
     pdf.set_title(f"{c['title']} {c['serial']}")
     pdf.set_author(c["institution"])
-    pdf.set_creator("职培 · 职业技能线上培训平台")
+    pdf.set_creator(_("职培 · 职业技能线上培训平台"))
     pdf.set_lang("zh-CN")
     pdf.set_creation_date(certificate.issued_at)
     pdf.add_page()
@@ -140,14 +169,16 @@ def certificate_pdf(certificate: Certificate) -> bytes:
     pdf.set_text_color(*MUTED)
     pdf.set_font(FONT, size=10)
     pdf.set_x(0)
-    pdf.cell(PAGE_W, 7, f"证书编号：{c['serial']}", align=Align.C)
+    pdf.cell(PAGE_W, 7, _("证书编号：%(serial)s") % {"serial": c["serial"]}, align=Align.C)
 
     # Body paragraph and the table of fields, left column.
     pdf.set_text_color(*INK)
     pdf.set_font(FONT, size=12.5)
     pdf.set_xy(LEFT, 48)
+    # Two ideographic spaces open a Chinese paragraph; other languages may indent otherwise.
+    indent = pgettext("certificate paragraph indent", "　　")
     pdf.multi_cell(
-        BODY_W, 8, "　　" + _body(c), align=Align.J, wrapmode=WrapMode.CHAR, new_x=XPos.LMARGIN
+        BODY_W, 8, indent + _body(c), align=Align.J, wrapmode=WrapMode.CHAR, new_x=XPos.LMARGIN
     )
     pdf.set_y(pdf.get_y() + 4)
     pdf.set_font(FONT, size=10.5)
@@ -178,7 +209,7 @@ def certificate_pdf(certificate: Certificate) -> bytes:
     pdf.cell(RIGHT_COL_W, 5, c["serial"], align=Align.C, new_x=XPos.LEFT, new_y=YPos.NEXT)
     pdf.set_text_color(*MUTED)
     pdf.set_font(FONT, size=8.5)
-    pdf.cell(RIGHT_COL_W, 5, "扫码核验证书真伪", align=Align.C)
+    pdf.cell(RIGHT_COL_W, 5, _("扫码核验证书真伪"), align=Align.C)
 
     # Issuer and date, right column under the QR code (long names wrap).
     pdf.set_text_color(*INK)
@@ -187,12 +218,13 @@ def certificate_pdf(certificate: Certificate) -> bytes:
     pdf.multi_cell(
         RIGHT_COL_W,
         7,
-        f"发证机构：{c['institution']}",
+        _("发证机构：%(institution)s") % {"institution": c["institution"]},
         align=Align.C,
         wrapmode=WrapMode.CHAR,
         new_x=XPos.LEFT,
     )
-    pdf.cell(RIGHT_COL_W, 8, f"发证日期：{_cn_date(c['issued_on'])}", align=Align.C)
+    issued_on = _("发证日期：%(date)s") % {"date": _cn_date(c["issued_on"])}
+    pdf.cell(RIGHT_COL_W, 8, issued_on, align=Align.C)
 
     # How to verify, along the bottom edge.
     pdf.set_text_color(*MUTED)
@@ -202,9 +234,12 @@ def certificate_pdf(certificate: Certificate) -> bytes:
     pdf.multi_cell(
         PAGE_W - 2 * LEFT,
         4.5,
-        f"本证明由职培平台依据在线监管计时数据生成，内容经 {signing.ALGORITHM} 电子签名"
-        f"（密钥标识 {certificate.key_id}）。核验：扫描二维码，或访问 {verify_page} "
-        "输入证书编号。签名数据附于本文件（certificate.json），可用平台公钥离线验证。",
+        _(
+            "本证明由职培平台依据在线监管计时数据生成，内容经 %(algorithm)s 电子签名"
+            "（密钥标识 %(key_id)s）。核验：扫描二维码，或访问 %(url)s "
+            "输入证书编号。签名数据附于本文件（certificate.json），可用平台公钥离线验证。"
+        )
+        % {"algorithm": signing.ALGORITHM, "key_id": certificate.key_id, "url": verify_page},
         align=Align.C,
         wrapmode=WrapMode.CHAR,
     )
@@ -214,6 +249,6 @@ def certificate_pdf(certificate: Certificate) -> bytes:
         basename="certificate.json",
         modification_date=certificate.issued_at,
         mime_type="application/json",
-        desc="签名的证书内容",
+        desc=_("签名的证书内容"),
     )
     return bytes(pdf.output())

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from zhipei.accounts.models import TraineeProfile
 from zhipei.audit.services import audit_log
@@ -77,17 +78,22 @@ def eligibility_decide(
     """The rule, on numbers already read: a 学时证明 needs some valid hours; a 结业证明 needs
     the required hours and a passed class exam. Raises CertificateError."""
     if kind not in Certificate.Kind.values:
-        raise CertificateError("BAD_KIND", "证书类型无效")
+        raise CertificateError("BAD_KIND", _("证书类型无效"))
     if xueshi <= 0:
-        raise CertificateError("NO_HOURS", "该学员在本培训班尚无有效学时")
+        raise CertificateError("NO_HOURS", _("该学员在本培训班尚无有效学时"))
     if kind == Certificate.Kind.COMPLETION:
         if xueshi < required:
-            raise CertificateError("HOURS_SHORT", f"有效学时 {xueshi} 未达到要求的 {required} 学时")
+            raise CertificateError(
+                "HOURS_SHORT",
+                _("有效学时 %(xueshi)s 未达到要求的 %(required)s 学时")
+                % {"xueshi": xueshi, "required": required},
+            )
         if exam is None:
-            raise CertificateError("EXAM_NOT_PASSED", "该学员尚未参加结业考试")
+            raise CertificateError("EXAM_NOT_PASSED", _("该学员尚未参加结业考试"))
         if not exam.passed:
             raise CertificateError(
-                "EXAM_NOT_PASSED", f"结业考试成绩 {exam.score} 分，未达到合格标准"
+                "EXAM_NOT_PASSED",
+                _("结业考试成绩 %(score)s 分，未达到合格标准") % {"score": exam.score},
             )
     return Eligibility(xueshi=xueshi, exam=exam)
 
@@ -102,9 +108,9 @@ def certificate_eligibility(
     """What the certificate would state, or CertificateError saying why it cannot be issued.
     ``hours`` is ``class_xueshi(training_class)`` when the caller already has it (bulk)."""
     if kind not in Certificate.Kind.values:
-        raise CertificateError("BAD_KIND", "证书类型无效")
+        raise CertificateError("BAD_KIND", _("证书类型无效"))
     if not ClassMember.objects.filter(training_class=training_class, trainee=trainee).exists():
-        raise CertificateError("NOT_MEMBER", "该学员不是本培训班的学员")
+        raise CertificateError("NOT_MEMBER", _("该学员不是本培训班的学员"))
     if hours is None:
         hours = class_xueshi(training_class)
     return eligibility_decide(
@@ -131,7 +137,8 @@ def _content(
         "v": CONTENT_VERSION,
         "serial": serial,
         "kind": kind,
-        "title": Certificate.Kind(kind).label,
+        # str(): frozen in the language it is issued in; a lazy label would not serialise.
+        "title": str(Certificate.Kind(kind).label),
         "holder_name": trainee.user.name,
         "id_number_masked": trainee.id_number_masked,
         "institution": training_class.institution.name,
@@ -170,7 +177,7 @@ def _issue(
     hours: dict[int, float] | None = None,
 ) -> tuple[Certificate, bool]:
     if by is not None and by.institution_id not in (None, training_class.institution_id):
-        raise CertificateError("WRONG_INSTITUTION", "只能为本机构的培训班签发证书")
+        raise CertificateError("WRONG_INSTITUTION", _("只能为本机构的培训班签发证书"))
     existing = _live(trainee, training_class, kind)
     if existing is not None:
         return existing, False
@@ -261,7 +268,7 @@ def certificate_issue_bulk(
 ) -> BulkIssueResult:
     """Issue ``kind`` to every eligible member of the class; say who was skipped and why."""
     if kind not in Certificate.Kind.values:
-        raise CertificateError("BAD_KIND", "证书类型无效")
+        raise CertificateError("BAD_KIND", _("证书类型无效"))
     result = BulkIssueResult()
     hours = class_xueshi(training_class)
     members = (
@@ -311,13 +318,13 @@ def certificate_revoke(
     is a new issue (with a new serial)."""
     reason = (reason or "").strip()
     if not reason:
-        raise CertificateError("REASON_REQUIRED", "请填写撤销原因")
+        raise CertificateError("REASON_REQUIRED", _("请填写撤销原因"))
     if len(reason) > 200:
-        raise CertificateError("REASON_TOO_LONG", "撤销原因不能超过 200 字")
+        raise CertificateError("REASON_TOO_LONG", _("撤销原因不能超过 200 字"))
     with transaction.atomic():
         row = Certificate.objects.select_for_update().get(pk=certificate.pk)
         if row.revoked_at is not None:
-            raise CertificateError("ALREADY_REVOKED", "该证书已撤销")
+            raise CertificateError("ALREADY_REVOKED", _("该证书已撤销"))
         row.revoked_at = timezone.now()
         row.revoked_by = by
         row.revoke_reason = reason

@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -212,7 +213,7 @@ def console_issue(request: HttpRequest, pk: int) -> HttpResponse:
             .first()
         )
     if member is None:
-        messages.error(request, "请选择本培训班的学员和证书类型")
+        messages.error(request, _("请选择本培训班的学员和证书类型"))
         return redirect("certificates_console:for_class", pk=training_class.pk)
     try:
         certificate = services.certificate_issue(
@@ -223,9 +224,16 @@ def console_issue(request: HttpRequest, pk: int) -> HttpResponse:
             request=request,
         )
     except services.CertificateError as exc:
-        messages.error(request, f"{member.trainee.user.name}：{exc.message}")
+        messages.error(
+            request,
+            _("%(name)s：%(message)s") % {"name": member.trainee.user.name, "message": exc.message},
+        )
     else:
-        messages.success(request, f"已签发{certificate.get_kind_display()}：{certificate.serial}")
+        messages.success(
+            request,
+            _("已签发%(kind)s：%(serial)s")
+            % {"kind": certificate.get_kind_display(), "serial": certificate.serial},
+        )
     return redirect("certificates_console:for_class", pk=training_class.pk)
 
 
@@ -236,7 +244,7 @@ def console_issue_bulk(request: HttpRequest, pk: int) -> HttpResponse:
     training_class = get_object_or_404(_classes(user), pk=pk)
     form = IssueForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "请选择证书类型")
+        messages.error(request, _("请选择证书类型"))
         return redirect("certificates_console:for_class", pk=training_class.pk)
     kind = Certificate.Kind(form.cleaned_data["kind"])
     result = services.certificate_issue_bulk(
@@ -244,13 +252,26 @@ def console_issue_bulk(request: HttpRequest, pk: int) -> HttpResponse:
     )
     messages.success(
         request,
-        f"{kind.label}：新签发 {len(result.issued)} 份，此前已签发 {len(result.existing)} 份，"
-        f"未签发 {len(result.skipped)} 人",
+        _("%(kind)s：新签发 %(issued)s 份，此前已签发 %(existing)s 份，未签发 %(skipped)s 人")
+        % {
+            "kind": kind.label,
+            "issued": len(result.issued),
+            "existing": len(result.existing),
+            "skipped": len(result.skipped),
+        },
     )
     if result.skipped:
         messages.warning(
             request,
-            "未签发：" + "；".join(f"{s.trainee.user.name}（{s.message}）" for s in result.skipped),
+            _("未签发：%(list)s")
+            % {
+                # Translators: separator between the entries of a list of sentences.
+                "list": _("；").join(
+                    _("%(name)s（%(message)s）")
+                    % {"name": s.trainee.user.name, "message": s.message}
+                    for s in result.skipped
+                )
+            },
         )
     return redirect("certificates_console:for_class", pk=training_class.pk)
 
@@ -291,7 +312,7 @@ def console_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     certificate = get_object_or_404(selectors.certificates_visible_to(user), pk=pk)
     form = RevokeForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "请填写撤销原因（不超过 200 字）")
+        messages.error(request, _("请填写撤销原因（不超过 200 字）"))
         return redirect("certificates_console:detail", pk=certificate.pk)
     try:
         services.certificate_revoke(
@@ -300,5 +321,5 @@ def console_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     except services.CertificateError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"已撤销证书 {certificate.serial}")
+        messages.success(request, _("已撤销证书 %(serial)s") % {"serial": certificate.serial})
     return redirect("certificates_console:detail", pk=certificate.pk)

@@ -1,6 +1,7 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ConsoleConfig(AppConfig):
     name = "zhipei.console"
-    verbose_name = "机构管理端"
+    verbose_name = _("机构管理端")

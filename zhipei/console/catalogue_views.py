@@ -8,6 +8,8 @@ import io
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from zhipei.accounts.models import User
@@ -41,7 +43,7 @@ def _post(request: HttpRequest) -> QueryDict | None:
 
 
 def _errors(form: Form) -> str:
-    return "；".join(str(e) for errors in form.errors.values() for e in errors)
+    return _("；").join(str(e) for errors in form.errors.values() for e in errors)
 
 
 @require_perm(Perm.CONSOLE, Perm.CATALOGUE)
@@ -52,7 +54,7 @@ def course_new(request: HttpRequest) -> HttpResponse:
         course = services.course_create(
             by=user, institution=own_institution(user), **form.cleaned_data
         )
-        messages.success(request, f"已创建课程：{course.title}")
+        messages.success(request, _("已创建课程：%(title)s") % {"title": course.title})
         return redirect("console:course_detail", pk=course.pk)
     return render(request, "console/course_form.html", {"form": form})
 
@@ -65,7 +67,7 @@ def chapter_new(request: HttpRequest, pk: int) -> HttpResponse:
     form = ChapterForm(request.POST)
     if form.is_valid():
         services.chapter_create(course=course, title=form.cleaned_data["title"], by=user)
-        messages.success(request, "已添加章节")
+        messages.success(request, _("已添加章节"))
     else:
         messages.error(request, _errors(form))
     return redirect("console:course_detail", pk=course.pk)
@@ -93,10 +95,19 @@ def lesson_new(request: HttpRequest, pk: int) -> HttpResponse:
                     chapter=data["chapter"], title=data["title"], video=data["video"], by=user
                 )
         except ValueError as exc:
-            messages.error(request, f"{'PDF 文档' if data['document'] else '视频文件'}：{exc}")
+            if data["document"]:
+                messages.error(request, _("PDF 文档：%(error)s") % {"error": exc})
+            else:
+                messages.error(request, _("视频文件：%(error)s") % {"error": exc})
         else:
             messages.success(
-                request, f"已上传课时“{lesson.title}”，时长 {lesson.duration_seconds} 秒"
+                request,
+                ngettext(
+                    "已上传课时“%(title)s”，时长 %(seconds)s 秒",
+                    "已上传课时“%(title)s”，时长 %(seconds)s 秒",
+                    lesson.duration_seconds,
+                )
+                % {"title": lesson.title, "seconds": lesson.duration_seconds},
             )
     else:
         messages.error(request, _errors(form))
@@ -118,7 +129,7 @@ def question_new(request: HttpRequest, pk: int) -> HttpResponse:
             answer=data["answer"] - 1,
             by=user,
         )
-        messages.success(request, "已添加随堂问题")
+        messages.success(request, _("已添加随堂问题"))
     else:
         messages.error(request, _errors(form))
     return redirect("console:course_detail", pk=course.pk)
@@ -163,7 +174,7 @@ def class_new(request: HttpRequest) -> HttpResponse:
         training_class = services.training_class_create(
             by=user, courses=courses, institution=institution, **data
         )
-        messages.success(request, f"已创建培训班：{training_class.name}")
+        messages.success(request, _("已创建培训班：%(name)s") % {"name": training_class.name})
         return redirect("console:class_detail", pk=training_class.pk)
     return render(request, "console/class_form.html", {"form": form})
 
@@ -205,7 +216,13 @@ def class_detail(request: HttpRequest, pk: int) -> HttpResponse:
                         added = services.class_members_add(
                             training_class=training_class, trainees=found, by=user, source="excel"
                         )
-                        messages.success(request, f"已从名单加入 {added} 名学员")
+                        messages.success(
+                            request,
+                            ngettext(
+                                "已从名单加入 %(n)s 名学员", "已从名单加入 %(n)s 名学员", added
+                            )
+                            % {"n": added},
+                        )
                         return redirect("console:class_detail", pk=training_class.pk)
         else:
             add_form = ClassMembersForm(request.POST, queryset=candidates)
@@ -216,7 +233,10 @@ def class_detail(request: HttpRequest, pk: int) -> HttpResponse:
                     trainees=list(add_form.cleaned_data["trainees"]),
                     by=user,
                 )
-                messages.success(request, f"已加入 {added} 名学员")
+                messages.success(
+                    request,
+                    ngettext("已加入 %(n)s 名学员", "已加入 %(n)s 名学员", added) % {"n": added},
+                )
                 return redirect("console:class_detail", pk=training_class.pk)
     elif request.method == "POST":
         return HttpResponse(status=403)
@@ -226,5 +246,6 @@ def class_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_perm(Perm.CONSOLE, Perm.CLASS_MANAGE)
 def class_sheet_template(request: HttpRequest) -> HttpResponse:
     out = io.BytesIO()
-    write_xlsx(out, ["姓名", "身份证号"], [], title="学员名单")
+    # The header is the one class_members_from_sheet matches, whatever the interface language.
+    write_xlsx(out, ["姓名", "身份证号"], [], title=_("学员名单"))  # i18n: data
     return attachment(out.getvalue(), "class-members-template.xlsx")

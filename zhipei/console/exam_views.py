@@ -15,6 +15,8 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from zhipei.accounts.models import User
@@ -33,7 +35,8 @@ Kind = Question.Kind
 CHOICE_KINDS = (Kind.SINGLE, Kind.MULTIPLE)
 RULE_ROWS = 8
 PICK_LIMIT = 200  # questions offered at once when picking a fixed paper
-SCORE_HELP = "0.1–100 分，最多一位小数"
+SCORE_HELP = gettext_lazy("0.1–100 分，最多一位小数")
+CHAPTER_LABEL = gettext_lazy("章节")
 
 
 def _post(request: HttpRequest) -> QueryDict | None:
@@ -62,7 +65,7 @@ class LessonChoiceField(forms.ModelChoiceField):
         return f"{obj.chapter.course.title} / {obj.chapter.title} / {obj.title}"
 
 
-def _chapter_field(label: str = "章节") -> ChapterChoiceField:
+def _chapter_field(label: Any = CHAPTER_LABEL) -> ChapterChoiceField:
     return ChapterChoiceField(queryset=Chapter.objects.none(), label=label, required=False)
 
 
@@ -81,12 +84,12 @@ def _score_field(**kwargs: Any) -> forms.DecimalField:
 
 class QuestionFilterForm(Form):
     SORTS = [
-        ("-id", "最新创建"),
-        ("id", "最早创建"),
-        ("kind", "按题型"),
-        ("difficulty", "难度由易到难"),
-        ("-difficulty", "难度由难到易"),
-        ("course", "按课程"),
+        ("-id", gettext_lazy("最新创建")),
+        ("id", gettext_lazy("最早创建")),
+        ("kind", gettext_lazy("按题型")),
+        ("difficulty", gettext_lazy("难度由易到难")),
+        ("-difficulty", gettext_lazy("难度由难到易")),
+        ("course", gettext_lazy("按课程")),
     ]
     ORDERING = {
         "-id": ["-id"],
@@ -97,25 +100,36 @@ class QuestionFilterForm(Form):
         "course": ["course__title", "chapter__position", "-id"],
     }
 
-    q = forms.CharField(label="题干包含", required=False, max_length=100)
-    kind = forms.ChoiceField(label="题型", required=False, choices=[("", "全部"), *Kind.choices])
+    q = forms.CharField(label=gettext_lazy("题干包含"), required=False, max_length=100)
+    kind = forms.ChoiceField(
+        label=gettext_lazy("题型"),
+        required=False,
+        choices=[("", gettext_lazy("全部")), *Kind.choices],
+    )
     difficulty = forms.TypedChoiceField(
-        label="难度",
+        label=gettext_lazy("难度"),
         required=False,
         coerce=int,
         empty_value=None,
-        choices=[("", "全部"), *Question.Difficulty.choices],
+        choices=[("", gettext_lazy("全部")), *Question.Difficulty.choices],
     )
     course = forms.ModelChoiceField(
-        label="课程", required=False, queryset=Course.objects.none(), empty_label="全部"
+        label=gettext_lazy("课程"),
+        required=False,
+        queryset=Course.objects.none(),
+        empty_label=gettext_lazy("全部"),
     )
     chapter = _chapter_field()
     active = forms.ChoiceField(
-        label="状态",
+        label=gettext_lazy("状态"),
         required=False,
-        choices=[("1", "启用中"), ("0", "已停用"), ("all", "全部")],
+        choices=[
+            ("1", gettext_lazy("启用中")),
+            ("0", gettext_lazy("已停用")),
+            ("all", gettext_lazy("全部")),
+        ],
     )
-    sort = forms.ChoiceField(label="排序", required=False, choices=SORTS)
+    sort = forms.ChoiceField(label=gettext_lazy("排序"), required=False, choices=SORTS)
 
     def __init__(
         self, *args: Any, institution: Institution, picking: bool = False, **kwargs: Any
@@ -123,7 +137,7 @@ class QuestionFilterForm(Form):
         super().__init__(*args, **kwargs)
         self.fields["course"].queryset = _courses(institution)  # type: ignore[attr-defined]
         self.fields["chapter"].queryset = _chapters(institution)  # type: ignore[attr-defined]
-        self.fields["chapter"].empty_label = "全部"  # type: ignore[attr-defined]
+        self.fields["chapter"].empty_label = _("全部")  # type: ignore[attr-defined]
         if picking:  # choosing questions for a paper: only active ones, in bank order
             del self.fields["active"], self.fields["sort"]
 
@@ -154,41 +168,47 @@ def _bank(user: User) -> QuerySet[Question]:
 class BankQuestionForm(Form):
     """One form for the four kinds; the fields a kind does not use are left out."""
 
-    stem = forms.CharField(label="题干", max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
+    stem = forms.CharField(
+        label=gettext_lazy("题干"), max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
+    )
     correct = forms.MultipleChoiceField(
-        label="正确选项",
+        label=gettext_lazy("正确选项"),
         choices=[(letter, letter) for letter in sheets.LETTERS],
         widget=forms.CheckboxSelectMultiple(attrs={"class": "choice-inline"}),
     )
     judge = forms.TypedChoiceField(
-        label="正确答案",
+        label=gettext_lazy("正确答案"),
         coerce=int,
-        choices=[(0, "正确"), (1, "错误")],
+        choices=[(0, gettext_lazy("正确")), (1, gettext_lazy("错误"))],
         widget=forms.RadioSelect(attrs={"class": "choice-inline"}),
     )
     fills = forms.CharField(
-        label="各空的答案",
+        label=gettext_lazy("各空的答案"),
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="每个空一行（按题干中空的顺序）；同一个空有多个可接受的答案时用“|”或“/”分隔，"
-        "例如 50|五十",
+        help_text=gettext_lazy(
+            "每个空一行（按题干中空的顺序）；同一个空有多个可接受的答案时用“|”或“/”分隔，"
+            "例如 50|五十"
+        ),
     )
     difficulty = forms.TypedChoiceField(
-        label="难度",
+        label=gettext_lazy("难度"),
         coerce=int,
         choices=Question.Difficulty.choices,
         initial=Question.Difficulty.MEDIUM,
     )
-    course = forms.ModelChoiceField(label="课程", required=False, queryset=Course.objects.none())
+    course = forms.ModelChoiceField(
+        label=gettext_lazy("课程"), required=False, queryset=Course.objects.none()
+    )
     chapter = _chapter_field()
     analysis = forms.CharField(
-        label="解析",
+        label=gettext_lazy("解析"),
         required=False,
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="交卷或考试结束后按考试设置向学员公布",
+        help_text=gettext_lazy("交卷或考试结束后按考试设置向学员公布"),
     )
     active = forms.BooleanField(
-        label="启用（停用的题目不再组卷，已出的试卷不受影响）", required=False
+        label=gettext_lazy("启用（停用的题目不再组卷，已出的试卷不受影响）"), required=False
     )
 
     def __init__(
@@ -204,7 +224,7 @@ class BankQuestionForm(Form):
         if kind in CHOICE_KINDS:
             for n, letter in enumerate(sheets.LETTERS):
                 self.fields[f"option_{letter}"] = forms.CharField(
-                    label=f"选项{letter}",
+                    label=_("选项%(letter)s") % {"letter": letter},
                     required=n < 2,
                     max_length=sheets.MAX_OPTION_CHARS,
                 )
@@ -212,7 +232,7 @@ class BankQuestionForm(Form):
             order = ["stem", *(f"option_{letter}" for letter in sheets.LETTERS)]
             self.order_fields(order)
             self.fields["correct"].help_text = (
-                "勾选一个正确选项" if kind == Kind.SINGLE else "勾选两个及以上正确选项"
+                _("勾选一个正确选项") if kind == Kind.SINGLE else _("勾选两个及以上正确选项")
             )
         keep = {"single": "correct", "multiple": "correct", "judge": "judge"}.get(kind, "fills")
         for name in {"correct", "judge", "fills"} - {keep}:
@@ -331,7 +351,7 @@ def bank_question_new(request: HttpRequest) -> HttpResponse:
         except ValueError as exc:
             form.add_error(None, str(exc))
         else:
-            messages.success(request, f"已添加{Kind(kind).label}")
+            messages.success(request, _("已添加%(kind)s") % {"kind": Kind(kind).label})
             if "again" in request.POST:
                 return redirect(f"{request.path}?kind={kind}")
             return redirect("console:questions")
@@ -355,7 +375,7 @@ def question_edit(request: HttpRequest, pk: int) -> HttpResponse:
         except ValueError as exc:
             form.add_error(None, str(exc))
         else:
-            messages.success(request, "试题已保存；已开始的考试仍使用原来的题目")
+            messages.success(request, _("试题已保存；已开始的考试仍使用原来的题目"))
             return redirect("console:questions")
     return _question_form_page(request, form, question)
 
@@ -368,7 +388,7 @@ def question_retire(request: HttpRequest, pk: int) -> HttpResponse:
     question = get_object_or_404(_bank(user), pk=pk)
     if question.active:
         services.question_update(question=question, by=user, active=False)
-        messages.success(request, "已停用该题；它不会再被组进新试卷，可在编辑页重新启用")
+        messages.success(request, _("已停用该题；它不会再被组进新试卷，可在编辑页重新启用"))
     # Back to the list as it was filtered (the form carries the list's query string).
     query = QueryDict(request.POST.get("query", "")).urlencode()
     return redirect(f"{reverse('console:questions')}?{query}" if query else "console:questions")
@@ -379,14 +399,21 @@ def question_retire(request: HttpRequest, pk: int) -> HttpResponse:
 
 class QuestionSheetForm(Form):
     sheet = forms.FileField(
-        label="Excel 文件（.xlsx）",
-        help_text=f"按模板填写，每行一道题，最多 {sheets.MAX_ROWS} 行；有任何一行出错时不导入",
+        label=gettext_lazy("Excel 文件（.xlsx）"),
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["sheet"].help_text = _(
+            "按模板填写，每行一道题，最多 %(rows)s 行；有任何一行出错时不导入"
+        ) % {"rows": sheets.MAX_ROWS}
 
     def clean_sheet(self) -> Any:
         sheet = self.cleaned_data["sheet"]
         if sheet.size > sheets.MAX_BYTES:
-            raise forms.ValidationError(f"文件不能超过 {sheets.MAX_BYTES // 1024 // 1024} MB")
+            raise forms.ValidationError(
+                _("文件不能超过 %(mb)s MB") % {"mb": sheets.MAX_BYTES // 1024 // 1024}
+            )
         return sheet
 
 
@@ -408,7 +435,11 @@ def questions_import(request: HttpRequest) -> HttpResponse:
                 count = sheets.questions_import(
                     institution=institution, rows=rows, by=user, request=request
                 )
-                messages.success(request, f"已导入 {count} 道试题")
+                messages.success(
+                    request,
+                    ngettext("已导入 %(count)s 道试题", "已导入 %(count)s 道试题", count)
+                    % {"count": count},
+                )
                 return redirect("console:questions")
     return render(
         request,
@@ -469,16 +500,20 @@ def papers(request: HttpRequest) -> HttpResponse:
 
 
 class PaperForm(Form):
-    title = forms.CharField(label="试卷名称", max_length=100)
-    shuffle_questions = forms.BooleanField(label="题目乱序", required=False, initial=True)
+    title = forms.CharField(label=gettext_lazy("试卷名称"), max_length=100)
+    shuffle_questions = forms.BooleanField(
+        label=gettext_lazy("题目乱序"), required=False, initial=True
+    )
     shuffle_options = forms.BooleanField(
-        label="选项乱序（单选、多选题）", required=False, initial=True
+        label=gettext_lazy("选项乱序（单选、多选题）"), required=False, initial=True
     )
 
 
 class FixedPaperForm(PaperForm):
     default_score = _score_field(
-        label="默认每题分值", initial=Decimal(5), help_text="勾选的题目未单独填写分值时使用"
+        label=gettext_lazy("默认每题分值"),
+        initial=Decimal(5),
+        help_text=gettext_lazy("勾选的题目未单独填写分值时使用"),
     )
 
 
@@ -503,15 +538,19 @@ def paper_new_fixed(request: HttpRequest) -> HttpResponse:
             for pk in picked:
                 question = chosen.get(pk)
                 if question is None:
-                    form.add_error(None, "所选题目不存在或已停用，请重新勾选")
+                    form.add_error(None, _("所选题目不存在或已停用，请重新勾选"))
                     break
                 score = _score(scores[pk], form.cleaned_data["default_score"])
                 if score is None:
-                    form.add_error(None, f"“{question.stem[:20]}”的分值不正确：应为 {SCORE_HELP}")
+                    form.add_error(
+                        None,
+                        _("“%(stem)s”的分值不正确：应为 %(help)s")
+                        % {"stem": question.stem[:20], "help": SCORE_HELP},
+                    )
                     break
                 items.append((question, score))
             if not picked:
-                form.add_error(None, "请至少勾选一道题")
+                form.add_error(None, _("请至少勾选一道题"))
             if not form.errors:
                 try:
                     paper = services.paper_create(
@@ -525,7 +564,7 @@ def paper_new_fixed(request: HttpRequest) -> HttpResponse:
                 except ValueError as exc:
                     form.add_error(None, str(exc))
                 else:
-                    messages.success(request, f"已创建试卷：{paper.title}")
+                    messages.success(request, _("已创建试卷：%(title)s") % {"title": paper.title})
                     return redirect("console:paper_detail", pk=paper.pk)
     # The ticked questions stay on the page (first) whatever the filter shows now.
     kept = list(bank.filter(pk__in=picked))
@@ -565,36 +604,43 @@ def _score(text: str, default: Decimal) -> Decimal | None:
 class RuleForm(Form):
     """One row of a random paper's rules; an empty row is ignored."""
 
-    kind = forms.ChoiceField(label="题型", required=False, choices=[("", "—"), *Kind.choices])
-    count = forms.IntegerField(label="数量", required=False, min_value=1, max_value=200)
-    score = _score_field(label="每题分值", required=False)
+    kind = forms.ChoiceField(
+        label=gettext_lazy("题型"), required=False, choices=[("", "—"), *Kind.choices]
+    )
+    count = forms.IntegerField(
+        label=gettext_lazy("数量"), required=False, min_value=1, max_value=200
+    )
+    score = _score_field(label=gettext_lazy("每题分值"), required=False)
     course = forms.ModelChoiceField(
-        label="课程", required=False, queryset=Course.objects.none(), empty_label="不限"
+        label=gettext_lazy("课程"),
+        required=False,
+        queryset=Course.objects.none(),
+        empty_label=gettext_lazy("不限"),
     )
     chapter = _chapter_field()
     difficulty = forms.TypedChoiceField(
-        label="难度",
+        label=gettext_lazy("难度"),
         required=False,
         coerce=int,
         empty_value=None,
-        choices=[("", "不限"), *Question.Difficulty.choices],
+        choices=[("", gettext_lazy("不限")), *Question.Difficulty.choices],
     )
 
     def __init__(self, *args: Any, institution: Institution, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["course"].queryset = _courses(institution)  # type: ignore[attr-defined]
         self.fields["chapter"].queryset = _chapters(institution)  # type: ignore[attr-defined]
-        self.fields["chapter"].empty_label = "不限"  # type: ignore[attr-defined]
+        self.fields["chapter"].empty_label = _("不限")  # type: ignore[attr-defined]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         if not self.is_empty(data):
             for name in ("kind", "count", "score"):
                 if data.get(name) in (None, "") and name not in self.errors:
-                    self.add_error(name, "请填写")
+                    self.add_error(name, _("请填写"))
             chapter, course = data.get("chapter"), data.get("course")
             if chapter is not None and course is not None and chapter.course_id != course.pk:
-                self.add_error("chapter", "该章节不属于所选课程")
+                self.add_error("chapter", _("该章节不属于所选课程"))
         return data
 
     def is_empty(self, data: dict[str, Any] | None = None) -> bool:
@@ -633,7 +679,7 @@ def paper_new_random(request: HttpRequest) -> HttpResponse:
         valid = all([rule.is_valid() for rule in rules]) and valid
         filled = [rule for rule in rules if rule.is_valid() and not rule.is_empty()]
         if valid and not filled:
-            form.add_error(None, "请至少填写一条抽题规则")
+            form.add_error(None, _("请至少填写一条抽题规则"))
         elif valid:
             try:
                 paper = services.paper_create(
@@ -646,9 +692,9 @@ def paper_new_random(request: HttpRequest) -> HttpResponse:
                 )
             except ValueError as exc:
                 # The service numbers the rules it was given: the filled rows, in order.
-                form.add_error(None, f"{exc}（规则按已填写的行依次编号）")
+                form.add_error(None, _("%(error)s（规则按已填写的行依次编号）") % {"error": exc})
             else:
-                messages.success(request, f"已创建试卷：{paper.title}")
+                messages.success(request, _("已创建试卷：%(title)s") % {"title": paper.title})
                 return redirect("console:paper_detail", pk=paper.pk)
     available = dict(
         _bank(user)
@@ -743,63 +789,73 @@ class DateTimeLocalField(forms.DateTimeField):
 
 class ExamForm(Form):
     TARGETS = {
-        Exam.Scope.LESSON: ("lesson", "请选择课时"),
-        Exam.Scope.COURSE: ("course", "请选择课程"),
-        Exam.Scope.CLASS: ("training_class", "请选择培训班"),
+        Exam.Scope.LESSON: ("lesson", gettext_lazy("请选择课时")),
+        Exam.Scope.COURSE: ("course", gettext_lazy("请选择课程")),
+        Exam.Scope.CLASS: ("training_class", gettext_lazy("请选择培训班")),
     }
 
-    title = forms.CharField(label="考试名称", max_length=100)
-    paper = forms.ModelChoiceField(label="试卷", queryset=Paper.objects.none())
+    title = forms.CharField(label=gettext_lazy("考试名称"), max_length=100)
+    paper = forms.ModelChoiceField(label=gettext_lazy("试卷"), queryset=Paper.objects.none())
     scope = forms.ChoiceField(
-        label="考试类型",
+        label=gettext_lazy("考试类型"),
         choices=Exam.Scope.choices,
-        help_text="课时考试、课程考试或培训班的结业考试；在下面选择对应的课时、课程或培训班",
+        help_text=gettext_lazy(
+            "课时考试、课程考试或培训班的结业考试；在下面选择对应的课时、课程或培训班"
+        ),
     )
     lesson = LessonChoiceField(
-        label="课时",
+        label=gettext_lazy("课时"),
         required=False,
         queryset=Lesson.objects.none(),
         empty_label="—",
-        help_text="课时考试时选择",
+        help_text=gettext_lazy("课时考试时选择"),
     )
     course = forms.ModelChoiceField(
-        label="课程",
+        label=gettext_lazy("课程"),
         required=False,
         queryset=Course.objects.none(),
         empty_label="—",
-        help_text="课程考试时选择",
+        help_text=gettext_lazy("课程考试时选择"),
     )
     training_class = forms.ModelChoiceField(
-        label="培训班",
+        label=gettext_lazy("培训班"),
         required=False,
         queryset=TrainingClass.objects.none(),
         empty_label="—",
-        help_text="结业考试时选择；只有班内学员可以参加",
+        help_text=gettext_lazy("结业考试时选择；只有班内学员可以参加"),
     )
-    opens_at = DateTimeLocalField(label="开始时间")
-    closes_at = DateTimeLocalField(label="截止时间")
+    opens_at = DateTimeLocalField(label=gettext_lazy("开始时间"))
+    closes_at = DateTimeLocalField(label=gettext_lazy("截止时间"))
     duration_minutes = forms.IntegerField(
-        label="考试时长（分钟）", min_value=1, max_value=600, initial=60
+        label=gettext_lazy("考试时长（分钟）"), min_value=1, max_value=600, initial=60
     )
-    max_attempts = forms.IntegerField(label="可考次数", min_value=1, max_value=20, initial=1)
+    max_attempts = forms.IntegerField(
+        label=gettext_lazy("可考次数"), min_value=1, max_value=20, initial=1
+    )
     pass_mark = forms.DecimalField(
-        label="及格分（百分制）",
+        label=gettext_lazy("及格分（百分制）"),
         max_digits=4,
         decimal_places=1,
-        help_text=f"不能低于平台设定的 {settings.EXAM_PASS_MARK} 分",
     )
     show_answers = forms.ChoiceField(
-        label="答案公布",
+        label=gettext_lazy("答案公布"),
         choices=Exam.ShowAnswers.choices,
         initial=Exam.ShowAnswers.AFTER_CLOSE,
     )
     requires_completion = forms.BooleanField(
-        label="须先完成对应的学习内容（有效学时）才能参加", required=False, initial=True
+        label=gettext_lazy("须先完成对应的学习内容（有效学时）才能参加"),
+        required=False,
+        initial=True,
     )
 
     def __init__(self, *args: Any, institution: Institution, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["pass_mark"].initial = Decimal(settings.EXAM_PASS_MARK)
+        self.fields["pass_mark"].help_text = ngettext(
+            "不能低于平台设定的 %(mark)s 分",
+            "不能低于平台设定的 %(mark)s 分",
+            settings.EXAM_PASS_MARK,
+        ) % {"mark": settings.EXAM_PASS_MARK}
         self.fields["paper"].queryset = Paper.objects.filter(institution=institution)  # type: ignore[attr-defined]
         lesson: Any = self.fields["lesson"]
         lesson.queryset = (
@@ -822,7 +878,7 @@ class ExamForm(Form):
             name, message = target
             if not data.get(name) and name not in self.errors:
                 self.add_error(name, message)
-            for other, _ in self.TARGETS.values():
+            for other, _message in self.TARGETS.values():
                 if other != name:
                     data[other] = None  # only the scope's own target is kept
         return data
@@ -854,7 +910,7 @@ def exam_new(request: HttpRequest) -> HttpResponse:
         except ValueError as exc:
             form.add_error(None, str(exc))
         else:
-            messages.success(request, f"已创建考试：{exam.title}")
+            messages.success(request, _("已创建考试：%(title)s") % {"title": exam.title})
             return redirect("console:exam_detail", pk=exam.pk)
     return render(request, "console/exams/exam_form.html", {"form": form})
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -52,7 +53,9 @@ def trainee_face(request: HttpRequest, pk: int) -> HttpResponse:
             except services.FaceError as exc:
                 form.add_error("photo", exc.message)
             else:
-                messages.success(request, f"已采集人脸：{template.get_status_display()}")
+                messages.success(
+                    request, _("已采集人脸：%(status)s") % {"status": template.get_status_display()}
+                )
                 return redirect("console:trainee_face", pk=profile.pk)
     audit_log(action="face.records_view", request=request, target=profile)
     return render(
@@ -116,7 +119,9 @@ def face_template_decide(request: HttpRequest, pk: int, action: str) -> HttpResp
     except services.FaceError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, "已批准，新的人脸模板生效" if action == "approve" else "已驳回")
+        messages.success(
+            request, _("已批准，新的人脸模板生效") if action == "approve" else _("已驳回")
+        )
     return redirect("console:face_reviews")
 
 
@@ -135,7 +140,10 @@ def non_face_check(request: HttpRequest, pk: int) -> HttpResponse:
         except account_services.SmsRateLimited as exc:
             messages.warning(request, exc.message)
         else:
-            messages.info(request, f"验证码已发送至学员手机 {profile.user.phone_masked}")
+            messages.info(
+                request,
+                _("验证码已发送至学员手机 %(phone)s") % {"phone": profile.user.phone_masked},
+            )
         return redirect("console:trainee_non_face", pk=profile.pk)
     form = NonFaceCheckForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
@@ -143,7 +151,7 @@ def non_face_check(request: HttpRequest, pk: int) -> HttpResponse:
         if not account_services.sms_code_verify(
             phone=phone, purpose=SmsCode.Purpose.LOGIN, code=data["code"]
         ):
-            form.add_error("code", "验证码错误或已过期")
+            form.add_error("code", _("验证码错误或已过期"))
         else:
             services.non_face_check_record(
                 trainee=profile,
@@ -154,6 +162,6 @@ def non_face_check(request: HttpRequest, pk: int) -> HttpResponse:
                 document_checked=data["document_checked"],
                 request=request,
             )
-            messages.success(request, "已记录非人脸身份核验")
+            messages.success(request, _("已记录非人脸身份核验"))
             return redirect("console:trainee_face", pk=profile.pk)
     return render(request, "console/non_face_check.html", {"profile": profile, "form": form})

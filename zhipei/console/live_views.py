@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_GET
@@ -26,7 +27,7 @@ from zhipei.institutions.scoping import scoped
 # endpoint called without the page) is logged again after it.
 AUDIT_RENEW_SECONDS = 600
 _AUDITED_AT = "console.live_audited_at"
-BAD_CLASS = "所选培训班不存在或不属于本机构"
+BAD_CLASS = gettext_lazy("所选培训班不存在或不属于本机构")
 
 
 class BadClass(Exception):
@@ -69,7 +70,8 @@ def live(request: HttpRequest) -> HttpResponse:
     try:
         chosen = _chosen_class(request, user)
     except BadClass:
-        chosen, error = None, BAD_CLASS  # shown on the page; the unfiltered list is safe to show
+        # Shown on the page; the unfiltered list is safe to show.
+        chosen, error = None, str(BAD_CLASS)
     data = live_monitor(institution=institution, training_class=chosen)
     _audit(request, chosen, len(data["rows"]), "page")
     return render(

@@ -69,7 +69,7 @@ def export_start_view(request: HttpRequest) -> HttpResponse:
     name = exporter.filename(fmt)
     if fmt == ExportJob.Format.CSV:
         return csv_response(name, exporter.header, exporter.rows())
-    return xlsx_response(name, exporter.header, exporter.rows(), title=exporter.verbose_name)
+    return xlsx_response(name, exporter.header, exporter.rows(), title=str(exporter.verbose_name))
 
 
 def _status(job: ExportJob) -> dict[str, object]:

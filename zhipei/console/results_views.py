@@ -7,6 +7,7 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from zhipei.accounts.models import User
 from zhipei.accounts.permissions import Perm, require_perm
@@ -91,10 +92,14 @@ def exam_results_export(request: HttpRequest, pk: int, fmt: str) -> HttpResponse
         detail={"format": fmt, "filter": shown},
     )
     rows = (result_row(a) for a in attempts.iterator(chunk_size=500))
-    name = f"考试成绩-{exam.pk}-{timezone.localdate():%Y%m%d}.{fmt}"
+    name = _("考试成绩-%(exam)s-%(date)s.%(format)s") % {
+        "exam": exam.pk,
+        "date": f"{timezone.localdate():%Y%m%d}",
+        "format": fmt,
+    }
     if fmt == "csv":
         return csv_response(name, RESULT_HEADER, rows)
-    return xlsx_response(name, RESULT_HEADER, rows, title="考试成绩")
+    return xlsx_response(name, RESULT_HEADER, rows, title=_("考试成绩"))
 
 
 def _class(request: HttpRequest, pk: int) -> TrainingClass:
@@ -130,7 +135,11 @@ def class_results_export(request: HttpRequest, pk: int, fmt: str) -> HttpRespons
         detail={"format": fmt},
     )
     rows = class_summary(training_class)
-    name = f"培训班学时与成绩-{training_class.pk}-{timezone.localdate():%Y%m%d}.{fmt}"
+    name = _("培训班学时与成绩-%(class)s-%(date)s.%(format)s") % {
+        "class": training_class.pk,
+        "date": f"{timezone.localdate():%Y%m%d}",
+        "format": fmt,
+    }
     if fmt == "csv":
         return csv_response(name, CLASS_HEADER, rows)
-    return xlsx_response(name, CLASS_HEADER, rows, title="学时与成绩")
+    return xlsx_response(name, CLASS_HEADER, rows, title=_("学时与成绩"))

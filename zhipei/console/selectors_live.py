@@ -13,6 +13,8 @@ from django.db.models import CharField, Exists, F, OuterRef, Q, QuerySet, Subque
 from django.db.models.functions import Cast, Concat
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from zhipei.courses.models import ClassMember, TrainingClass
 from zhipei.faces.models import Decision, FaceAttempt
@@ -24,11 +26,11 @@ from zhipei.study.policy import Policy, policy_for
 # Why the latest heartbeat earned nothing, when that is worth a supervisor's attention. Face
 # checks and questions have their own warnings; re-watching or buffering is not misconduct.
 NOT_CREDITED = {
-    ledger.PAUSED: "暂停播放",
-    ledger.HIDDEN: "页面不在前台",
-    ledger.RATE: "倍速播放",
-    ledger.SEEK: "拖动进度",
-    ledger.DAILY_CAP: "已达每日学时上限",
+    ledger.PAUSED: gettext_lazy("暂停播放"),
+    ledger.HIDDEN: gettext_lazy("页面不在前台"),
+    ledger.RATE: gettext_lazy("倍速播放"),
+    ledger.SEEK: gettext_lazy("拖动进度"),
+    ledger.DAILY_CAP: gettext_lazy("已达每日学时上限"),
 }
 # An uncredited interval whose end is this close to the last heartbeat is the current state.
 _CURRENT_SLACK_SECONDS = 1.5
@@ -169,32 +171,36 @@ def _warnings(row: dict[str, Any], now: datetime, policy: Policy) -> list[LiveWa
     found: list[LiveWarning] = []
     failures = row["face_failures"]
     if failures:
-        found.append(LiveWarning("FACE_FAILED", f"人脸核验连续失败 {failures} 次", "danger"))
+        text = ngettext("人脸核验连续失败 %(n)s 次", "人脸核验连续失败 %(n)s 次", failures) % {
+            "n": failures
+        }
+        found.append(LiveWarning("FACE_FAILED", text, "danger"))
     due = row["face_due_at"]
     if due is not None:
         if now > due:
-            found.append(LiveWarning("FACE_OVERDUE", "人脸抽查已超时未完成", "danger"))
+            found.append(LiveWarning("FACE_OVERDUE", _("人脸抽查已超时未完成"), "danger"))
         else:
-            found.append(LiveWarning("FACE_DUE", "人脸抽查待完成", "warn"))
+            found.append(LiveWarning("FACE_DUE", _("人脸抽查待完成"), "warn"))
     elif (
         row["status"] == StudySession.Status.AWAITING_FACE
         and row["face_passed_at"] is None
         and (now - row["started_at"]).total_seconds() > policy.face_response_seconds
     ):
-        found.append(LiveWarning("FACE_START_SLOW", "长时间未通过开始核验", "warn"))
+        found.append(LiveWarning("FACE_START_SLOW", _("长时间未通过开始核验"), "warn"))
     if row["quiz_outcome"] == QuizAnswer.Outcome.PENDING:
         if row["quiz_deadline"] is not None and now > row["quiz_deadline"]:
-            found.append(LiveWarning("QUIZ_OVERDUE", "随堂问题超时未答", "danger"))
+            found.append(LiveWarning("QUIZ_OVERDUE", _("随堂问题超时未答"), "danger"))
         else:
-            found.append(LiveWarning("QUIZ_PENDING", "随堂问题待回答", "warn"))
+            found.append(LiveWarning("QUIZ_PENDING", _("随堂问题待回答"), "warn"))
     if row["last_answer"] == QuizAnswer.Outcome.WRONG:
-        found.append(LiveWarning("QUIZ_WRONG", "上一道随堂问题答错", "warn"))
+        found.append(LiveWarning("QUIZ_WRONG", _("上一道随堂问题答错"), "warn"))
     elif row["last_answer"] == QuizAnswer.Outcome.TIMEOUT:
-        found.append(LiveWarning("QUIZ_TIMEOUT", "上一道随堂问题未在时限内回答", "warn"))
+        found.append(LiveWarning("QUIZ_TIMEOUT", _("上一道随堂问题未在时限内回答"), "warn"))
     last_beat = row["last_beat_at"] or row["started_at"]
     silent = (now - last_beat).total_seconds()
     if silent > policy.max_gap:
-        found.append(LiveWarning("NO_HEARTBEAT", f"{int(silent)} 秒无心跳", "danger"))
+        text = ngettext("%(n)s 秒无心跳", "%(n)s 秒无心跳", int(silent)) % {"n": int(silent)}
+        found.append(LiveWarning("NO_HEARTBEAT", text, "danger"))
     reason, end = row["interval_reason"], row["interval_end"]
     if (
         reason in NOT_CREDITED
@@ -202,19 +208,23 @@ def _warnings(row: dict[str, Any], now: datetime, policy: Policy) -> list[LiveWa
         and row["last_beat_at"] is not None
         and (row["last_beat_at"] - end).total_seconds() <= _CURRENT_SLACK_SECONDS
     ):
-        found.append(LiveWarning("NOT_CREDITED", f"未计时：{NOT_CREDITED[reason]}", "warn"))
+        text = _("未计时：%(reason)s") % {"reason": NOT_CREDITED[reason]}
+        found.append(LiveWarning("NOT_CREDITED", text, "warn"))
     if (now - row["last_activity_at"]).total_seconds() > policy.idle_seconds:
-        found.append(LiveWarning("IDLE", "长时间无操作", "warn"))
+        found.append(LiveWarning("IDLE", _("长时间无操作"), "warn"))
     return found
 
 
 def _ago(seconds: float) -> str:
     seconds = max(0, int(seconds))
     if seconds < 60:
-        return f"{seconds} 秒前"
+        return ngettext("%(n)s 秒前", "%(n)s 秒前", seconds) % {"n": seconds}
     if seconds < 3600:
-        return f"{seconds // 60} 分钟前"
-    return f"{seconds // 3600} 小时 {seconds % 3600 // 60} 分钟前"
+        return ngettext("%(n)s 分钟前", "%(n)s 分钟前", seconds // 60) % {"n": seconds // 60}
+    return _("%(hours)s 小时 %(minutes)s 分钟前") % {
+        "hours": seconds // 3600,
+        "minutes": seconds % 3600 // 60,
+    }
 
 
 def _when(moment: datetime, today: date, tz: tzinfo) -> str:
@@ -273,7 +283,7 @@ def live_monitor(
                 "trainee": row["trainee_name"],
                 "trainee_url": trainee_url.format(row["trainee_id"]),
                 "id_masked": row["id_masked"],
-                "classes": "、".join(names) if names else "—",
+                "classes": _("、").join(names) if names else "—",
                 "course": row["course_title"],
                 "lesson": row["lesson_title"],
                 "status": row["status"],

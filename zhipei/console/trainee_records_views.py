@@ -12,6 +12,8 @@ from django.contrib import messages
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.cache import never_cache
 
 from zhipei.accounts.models import TraineeProfile, User
@@ -98,21 +100,28 @@ _SESSION_KEY = "console.trainee_import"
 
 class TraineeSheetForm(Form):
     sheet = forms.FileField(
-        label="Excel 文件（.xlsx）",
-        help_text=f"按模板填写，每行一名学员，最多 {imports.MAX_ROWS} 行",
+        label=gettext_lazy("Excel 文件（.xlsx）"),
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["sheet"].help_text = _("按模板填写，每行一名学员，最多 %(rows)s 行") % {
+            "rows": imports.MAX_ROWS
+        }
 
     def clean_sheet(self) -> Any:
         sheet = self.cleaned_data["sheet"]
         if sheet.size > imports.MAX_BYTES:
-            raise forms.ValidationError(f"文件不能超过 {imports.MAX_BYTES // 1024 // 1024} MB")
+            raise forms.ValidationError(
+                _("文件不能超过 %(mb)s MB") % {"mb": imports.MAX_BYTES // 1024 // 1024}
+            )
         return sheet
 
 
 class OnlyGoodRowsForm(Form):
     only_good = forms.BooleanField(
-        label="只导入无误的行",
-        error_messages={"required": "请勾选“只导入无误的行”以确认：有误的行不会导入"},
+        label=gettext_lazy("只导入无误的行"),
+        error_messages={"required": gettext_lazy("请勾选“只导入无误的行”以确认：有误的行不会导入")},
     )
     expected = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
     digest = forms.CharField(max_length=64, widget=forms.HiddenInput)
@@ -170,13 +179,21 @@ def _import(
         messages.error(request, exc.message)
         return None
     request.session.pop(_SESSION_KEY, None)
-    text = f"已导入 {result.created} 名新学员"
+    text = ngettext("已导入 %(n)s 名新学员", "已导入 %(n)s 名新学员", result.created) % {
+        "n": result.created
+    }
     if result.linked:
-        text += f"，{result.linked} 名平台已有学员加入本机构"
+        text += ngettext(
+            "，%(n)s 名平台已有学员加入本机构", "，%(n)s 名平台已有学员加入本机构", result.linked
+        ) % {"n": result.linked}
     if check.already_members:
-        text += f"，{len(check.already_members)} 名已是本机构学员（未改动）"
+        members = len(check.already_members)
+        text += ngettext(
+            "，%(n)s 名已是本机构学员（未改动）", "，%(n)s 名已是本机构学员（未改动）", members
+        ) % {"n": members}
     if only_good and check.errors:
-        text += f"；{len(check.errors)} 行有误，未导入"
+        bad = len(check.errors)
+        text += ngettext("；%(n)s 行有误，未导入", "；%(n)s 行有误，未导入", bad) % {"n": bad}
     messages.success(request, text)
     return redirect("console:trainees")
 
@@ -198,7 +215,7 @@ def trainees_import(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and "confirm" in request.POST:
         kept = _kept(request, user, institution)
         if kept is None:
-            messages.error(request, "上传的表格已过期，请重新上传")
+            messages.error(request, _("上传的表格已过期，请重新上传"))
             return redirect("console:trainees_import")
         data, digest = kept
         try:
@@ -215,7 +232,7 @@ def trainees_import(request: HttpRequest) -> HttpResponse:
             check.good
         ):
             messages.warning(
-                request, "表格的校验结果已变化（可能有学员刚刚注册），请核对后重新确认"
+                request, _("表格的校验结果已变化（可能有学员刚刚注册），请核对后重新确认")
             )
         elif check.good:
             done = _import(request, institution, check, only_good=True)
@@ -250,4 +267,4 @@ def trainees_import(request: HttpRequest) -> HttpResponse:
 
 @require_perm(Perm.CONSOLE, Perm.CLASS_MANAGE)
 def trainees_template(request: HttpRequest) -> HttpResponse:
-    return attachment(imports.template(), "学员导入模板.xlsx")
+    return attachment(imports.template(), _("学员导入模板.xlsx"))

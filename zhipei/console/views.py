@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -122,7 +123,7 @@ def institution(request: HttpRequest) -> HttpResponse:
                 by=user,
                 request=request,
             )
-            messages.success(request, "机构信息已保存")
+            messages.success(request, _("机构信息已保存"))
             return redirect("console:institution")
     return render(request, "console/institution.html", {"institution": inst, "form": form})
 

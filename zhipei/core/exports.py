@@ -6,10 +6,15 @@ from __future__ import annotations
 import csv
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from django.http import FileResponse, HttpResponse, StreamingHttpResponse
+from django.utils.functional import Promise
 from django.utils.http import content_disposition_header
+from django.utils.translation import gettext as _
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -38,7 +43,7 @@ def _inert(row: Sequence[Any]) -> list[Any]:
     return ["'" + v if v.__class__ is str and v[:1] in _FORMULA_START else v for v in row]
 
 
-def csv_lines(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator[str]:
+def csv_lines(header: Sequence[StrOrPromise], rows: Iterable[Sequence[Any]]) -> Iterator[str]:
     writer = csv.writer(_Line())
     yield "\ufeff" + writer.writerow(header)
     for row in rows:
@@ -46,12 +51,15 @@ def csv_lines(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator[
 
 
 def write_xlsx(
-    out: IO[bytes], header: Sequence[str], rows: Iterable[Sequence[Any]], *, title: str
+    out: IO[bytes], header: Sequence[StrOrPromise], rows: Iterable[Sequence[Any]], *, title: str
 ) -> None:
     """openpyxl's write-only mode: rows go to a temporary file as they come, not into memory.
     More rows than a worksheet holds continue on a next sheet, under the same header."""
     from openpyxl import Workbook
 
+    # Titles and headers may be lazy translations, which openpyxl does not take for text.
+    title = str(title)
+    header = [str(h) if isinstance(h, Promise) else h for h in header]
     book = Workbook(write_only=True)
     sheet_number = 1
     sheet = book.create_sheet(title[:31])
@@ -61,7 +69,9 @@ def write_xlsx(
     for row in rows:
         if not room:
             sheet_number += 1
-            sheet = book.create_sheet(f"{title[:26]}（{sheet_number}）")
+            sheet = book.create_sheet(
+                _("%(title)s（%(number)s）") % {"title": title[:26], "number": sheet_number}
+            )
             sheet.append(list(header))
             append = sheet.append
             room = XLSX_MAX_ROWS - 1
@@ -70,7 +80,9 @@ def write_xlsx(
     book.save(out)
 
 
-def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Any:
+def csv_response(
+    filename: str, header: Sequence[StrOrPromise], rows: Iterable[Sequence[Any]]
+) -> Any:
     response = StreamingHttpResponse(
         csv_lines(header, rows), content_type="text/csv; charset=utf-8"
     )
@@ -79,7 +91,11 @@ def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence[A
 
 
 def xlsx_response(
-    filename: str, header: Sequence[str], rows: Iterable[Sequence[Any]], *, title: str = "Sheet1"
+    filename: str,
+    header: Sequence[StrOrPromise],
+    rows: Iterable[Sequence[Any]],
+    *,
+    title: str = "Sheet1",
 ) -> Any:
     """The workbook is spooled to disk as it is written (``write_xlsx``) and streamed from there."""
     spool = tempfile.TemporaryFile()  # noqa: SIM115 - FileResponse closes it when sent

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext as _
 
 
 class LabelledErrorsMixin:
@@ -24,7 +25,12 @@ class LabelledErrorsMixin:
             if field is None or not field.label:
                 continue
             label = str(field.label)
-            messages = [m if m.startswith(label) else f"{label}：{m}" for m in errors]
+            messages = [
+                m
+                if m.startswith(label)
+                else _("%(label)s：%(message)s") % {"label": label, "message": m}
+                for m in errors
+            ]
             self._errors[name] = self.error_class(
                 messages, renderer=getattr(errors, "renderer", None)
             )

@@ -6,6 +6,7 @@ from typing import Any, Protocol
 
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
+from django.utils.translation import gettext as _
 
 
 def client_ip(request: HttpRequest) -> str | None:
@@ -44,7 +45,7 @@ def json_object(request: HttpRequest) -> dict[str, Any] | JsonResponse:
     try:
         data = json.loads(request.body or b"{}")
     except (ValueError, UnicodeDecodeError):
-        return api_error("MALFORMED_JSON", "请求内容不是有效的 JSON")
+        return api_error("MALFORMED_JSON", _("请求内容不是有效的 JSON"))
     if not isinstance(data, dict):
-        return api_error("MALFORMED_JSON", "请求内容应为 JSON 对象")
+        return api_error("MALFORMED_JSON", _("请求内容应为 JSON 对象"))
     return data

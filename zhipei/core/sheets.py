@@ -8,7 +8,12 @@ import io
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-NOT_XLSX = "无法读取该文件：请上传 .xlsx 格式的 Excel 文件（可先下载模板，在模板中填写）"
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+
+NOT_XLSX = gettext_lazy(
+    "无法读取该文件：请上传 .xlsx 格式的 Excel 文件（可先下载模板，在模板中填写）"
+)
 
 
 class SheetError(ValueError):
@@ -43,20 +48,25 @@ def sheet_rows(
     formatted blank rows) refuse the file."""
     from openpyxl import load_workbook
 
-    too_many = f"表格超过 {max_rows} 行，请分批导入"
+    too_many = ngettext(
+        "表格超过 %(rows)s 行，请分批导入", "表格超过 %(rows)s 行，请分批导入", max_rows
+    ) % {"rows": max_rows}
     if not data.startswith(b"PK"):  # every .xlsx is a zip archive
-        raise SheetError(NOT_XLSX)
+        raise SheetError(str(NOT_XLSX))
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds on a damaged or foreign file
-        raise SheetError(NOT_XLSX) from exc
+        raise SheetError(str(NOT_XLSX)) from exc
     try:
         rows = _cells(book, title)
         header = [cell_text(c).replace(" ", "") for c in next(rows, ())]
         header = [(aliases or {}).get(name, name) for name in header]
         missing = [c for c in required if c not in header]
         if missing:
-            raise SheetError(f"第 1 行应为表头，缺少“{'”“'.join(missing)}”列：请使用下载的模板填写")
+            raise SheetError(
+                _("第 1 行应为表头，缺少“%(columns)s”列：请使用下载的模板填写")
+                % {"columns": "”“".join(str(c) for c in missing)}
+            )
         index = {name: header.index(name) for name in columns if name in header}
         kept = 0
         for n, row in enumerate(rows, start=2):
@@ -79,4 +89,4 @@ def _cells(book: Any, title: str) -> Iterator[tuple[Any, ...]]:
         sheet = book[title] if title in book.sheetnames else book.worksheets[0]
         yield from sheet.iter_rows(values_only=True)
     except Exception as exc:
-        raise SheetError(NOT_XLSX) from exc
+        raise SheetError(str(NOT_XLSX)) from exc

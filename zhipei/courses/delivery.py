@@ -19,6 +19,8 @@ from django.http import (
     StreamingHttpResponse,
 )
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_safe
 
@@ -31,7 +33,7 @@ SALT = "zhipei.lesson-video"
 CHUNK_SIZE = 256 * 1024
 # One message for every refusal: whether a link is forged, expired or someone else's is no
 # business of whoever holds it.
-REFUSED = "视频链接无效或已过期，请刷新页面后重试"
+REFUSED = gettext_lazy("视频链接无效或已过期，请刷新页面后重试")
 # A single range only; bounded digits keep int() away from absurd (and slow) numbers.
 _RANGE = re.compile(r"bytes=(\d{0,19})-(\d{0,19})")
 
@@ -114,7 +116,7 @@ class _FileSlice:
 
 
 def _refused() -> HttpResponse:
-    return HttpResponse(REFUSED, status=403, content_type="text/plain; charset=utf-8")
+    return HttpResponse(str(REFUSED), status=403, content_type="text/plain; charset=utf-8")
 
 
 def _unsatisfiable(size: int) -> HttpResponse:
@@ -133,11 +135,11 @@ def lesson_video(request: HttpRequest, token: str) -> HttpResponseBase:
         return _refused()
     lesson = Lesson.objects.filter(pk=claims["lesson"]).first()
     if lesson is None or not lesson.media:
-        raise Http404("课时不存在")
+        raise Http404(_("课时不存在"))
     try:
         size = lesson.media.size
     except FileNotFoundError as exc:
-        raise Http404("视频文件不存在") from exc
+        raise Http404(_("视频文件不存在")) from exc
 
     first, last = 0, size - 1
     status = 200
@@ -158,7 +160,7 @@ def lesson_video(request: HttpRequest, token: str) -> HttpResponseBase:
     else:
         fh: Any = lesson.media.open("rb")
         response = StreamingHttpResponse(_FileSlice(fh, first, length), status=status)
-    content_type, _ = mimetypes.guess_type(lesson.media.name or "")
+    content_type, _encoding = mimetypes.guess_type(lesson.media.name or "")
     response["Content-Type"] = content_type or "application/octet-stream"
     response["Content-Length"] = str(length)
     response["Accept-Ranges"] = "bytes"

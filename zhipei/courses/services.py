@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.files import File
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from zhipei.accounts.models import TraineeProfile
 from zhipei.audit.services import audit_log
@@ -66,12 +67,12 @@ def lesson_create_with_document(
     """A PDF lesson: studied for the reading time the institution sets (1–600 minutes), under the
     same supervision and ledger as a video (the player's clock runs only while reading)."""
     if not 1 <= reading_minutes <= 600:
-        raise ValueError("阅读时长应为 1–600 分钟")
+        raise ValueError(_("阅读时长应为 1–600 分钟"))
     if (document.size or 0) > MAX_DOCUMENT_BYTES:
-        raise ValueError("PDF 文件不能超过 50 MB")
+        raise ValueError(_("PDF 文件不能超过 50 MB"))
     document.seek(0)
     if document.read(5) != b"%PDF-":
-        raise ValueError("不是 PDF 文件")
+        raise ValueError(_("不是 PDF 文件"))
     return _lesson_add(
         chapter=chapter,
         title=title,
@@ -129,7 +130,7 @@ def question_create(
     *, lesson: Lesson, text: str, options: list[str], answer: int, by: User | None
 ) -> LessonQuestion:
     if len(options) < 2 or not 0 <= answer < len(options):
-        raise ValueError("至少两个选项，且正确选项必须是其中之一")
+        raise ValueError(_("至少两个选项，且正确选项必须是其中之一"))
     with transaction.atomic():
         question = LessonQuestion.objects.create(
             lesson=lesson, text=text, options=options, answer=answer
@@ -203,30 +204,34 @@ def class_members_from_sheet(
     errors: list[RowError] = []
     seen: set[str] = set()
     rows = sheet_rows(
-        data, title="", columns=["姓名", "身份证号"], required=["身份证号"], max_rows=5000
+        data,
+        title="",
+        columns=["姓名", "身份证号"],  # i18n: data (matched against the sheet's header)
+        required=["身份证号"],  # i18n: data
+        max_rows=5000,
     )
     for n, cells in rows:
-        raw = cell_text(cells["身份证号"])
+        raw = cell_text(cells["身份证号"])  # i18n: data (column key)
         try:
             number = parse_id_number(raw).number
         except InvalidIdNumber as exc:
-            errors.append(RowError(n, f"身份证号：{exc}"))
+            errors.append(RowError(n, _("身份证号：%(error)s") % {"error": exc}))
             continue
         if number in seen:
-            errors.append(RowError(n, "身份证号与前面的行重复"))
+            errors.append(RowError(n, _("身份证号与前面的行重复")))
             continue
         seen.add(number)
         profile = (
             members.select_related("user").filter(id_number_index=id_number_index(number)).first()
         )
         if profile is None:
-            errors.append(RowError(n, "本机构没有该身份证号的学员，请先导入学员"))
+            errors.append(RowError(n, _("本机构没有该身份证号的学员，请先导入学员")))
             continue
-        name = cell_text(cells.get("姓名"))
+        name = cell_text(cells.get("姓名"))  # i18n: data (column key)
         if name and name != profile.user.name:
-            errors.append(RowError(n, "姓名与身份证号不符"))
+            errors.append(RowError(n, _("姓名与身份证号不符")))
             continue
         found.append(profile)
     if not found and not errors:
-        errors.append(RowError(2, "表格中没有数据行"))
+        errors.append(RowError(2, _("表格中没有数据行")))
     return found, errors

@@ -1,6 +1,7 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ExamsConfig(AppConfig):
     name = "zhipei.exams"
-    verbose_name = "考试"
+    verbose_name = _("考试")

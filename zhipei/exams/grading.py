@@ -14,7 +14,9 @@ from typing import Any
 
 _SPACE = re.compile(r"\s+")
 # Punctuation that NFKC leaves full-width but a trainee types either way.
-_PUNCT = str.maketrans({"。": ".", "，": ",", "、": ",", "；": ";", "：": ":", "－": "-"})
+_PUNCT = str.maketrans(
+    {"。": ".", "，": ",", "、": ",", "；": ";", "：": ":", "－": "-"}
+)  # i18n: data
 
 
 def normalise_fill(text: str) -> str:

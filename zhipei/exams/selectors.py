@@ -12,6 +12,8 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from zhipei.accounts.models import Membership, TraineeProfile
 from zhipei.courses.models import ClassMember, TrainingClass
@@ -167,23 +169,23 @@ def exams_for_trainee(profile: TraineeProfile) -> QuerySet[Exam]:
 # --- results for the console ---------------------------------------------------------------------
 
 RESULT_HEADER = [
-    "姓名",
-    "身份证号（脱敏）",
-    "考试",
-    "考试类型",
-    "第几次",
-    "开始时间",
-    "交卷时间",
-    "用时（分钟）",
-    "得分",
-    "总分",
-    "成绩（百分制）",
-    "是否及格",
-    "交卷方式",
-    "考前人脸核验",
-    "过程抽查次数",
-    "抽查未通过次数",
-    "离开页面次数",
+    gettext_lazy("姓名"),
+    gettext_lazy("身份证号（脱敏）"),
+    gettext_lazy("考试"),
+    gettext_lazy("考试类型"),
+    gettext_lazy("第几次"),
+    gettext_lazy("开始时间"),
+    gettext_lazy("交卷时间"),
+    gettext_lazy("用时（分钟）"),
+    gettext_lazy("得分"),
+    gettext_lazy("总分"),
+    gettext_lazy("成绩（百分制）"),
+    gettext_lazy("是否及格"),
+    gettext_lazy("交卷方式"),
+    gettext_lazy("考前人脸核验"),
+    gettext_lazy("过程抽查次数"),
+    gettext_lazy("抽查未通过次数"),
+    gettext_lazy("离开页面次数"),
 ]
 
 
@@ -216,9 +218,9 @@ def result_row(attempt: Attempt) -> list[Any]:
         float(attempt.points) if attempt.points is not None else "",
         float(attempt.total_points),
         float(attempt.score) if attempt.score is not None else "",
-        ("无效" if attempt.invalid else "是" if attempt.passed else "否")
+        (_("无效") if attempt.invalid else _("是") if attempt.passed else _("否"))
         if submitted
-        else "作答中",
+        else _("作答中"),
         attempt.get_end_reason_display() if submitted else "",
         attempt.start_face.get_decision_display() if attempt.start_face else "",
         attempt.face_checks,
@@ -228,16 +230,16 @@ def result_row(attempt: Attempt) -> list[Any]:
 
 
 CLASS_HEADER = [
-    "姓名",
-    "身份证号（脱敏）",
-    "有效学时",
-    "要求学时",
-    "学时达标",
-    "最好成绩",
-    "是否及格",
-    "考试次数",
-    "离开页面次数（合计）",
-    "抽查未通过（合计）",
+    gettext_lazy("姓名"),
+    gettext_lazy("身份证号（脱敏）"),
+    gettext_lazy("有效学时"),
+    gettext_lazy("要求学时"),
+    gettext_lazy("学时达标"),
+    gettext_lazy("最好成绩"),
+    gettext_lazy("是否及格"),
+    gettext_lazy("考试次数"),
+    gettext_lazy("离开页面次数（合计）"),
+    gettext_lazy("抽查未通过（合计）"),
 ]
 
 
@@ -265,9 +267,9 @@ def class_summary(training_class: TrainingClass) -> list[list[Any]]:
                 member.trainee.id_number_masked,
                 done,
                 required,
-                "是" if done >= required else "否",
+                _("是") if done >= required else _("否"),
                 float(best.score) if best and best.score is not None else "",
-                ("是" if best.passed else "否") if best else "",
+                (_("是") if best.passed else _("否")) if best else "",
                 len(mine),
                 sum(a.page_leaves for a in mine),
                 sum(a.face_failures for a in mine),

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from zhipei.accounts.models import TraineeProfile
 from zhipei.audit.services import audit_log
@@ -54,19 +55,19 @@ def question_clean(
     with a Chinese message saying what is wrong."""
     stem = (stem or "").strip()
     if not stem:
-        raise ValueError("题干不能为空")
+        raise ValueError(_("题干不能为空"))
     if len(stem) > 2000:
-        raise ValueError("题干不能超过 2000 字")
+        raise ValueError(_("题干不能超过 2000 字"))
     if kind not in Question.Kind.values:
-        raise ValueError("题型应为单选题、多选题、判断题或填空题")
+        raise ValueError(_("题型应为单选题、多选题、判断题或填空题"))
     if kind == Question.Kind.FILL:
         if not isinstance(answer, list) or not 1 <= len(answer) <= MAX_BLANKS:
-            raise ValueError(f"填空题应有 1–{MAX_BLANKS} 个空的答案")
+            raise ValueError(_("填空题应有 1–%(max)s 个空的答案") % {"max": MAX_BLANKS})
         blanks = []
         for n, accepted in enumerate(answer, start=1):
             alternatives = [str(a).strip() for a in accepted if str(a).strip()]
             if not alternatives:
-                raise ValueError(f"第 {n} 个空没有答案")
+                raise ValueError(_("第 %(n)s 个空没有答案") % {"n": n})
             blanks.append(alternatives)
         return stem, [], blanks
     if kind == Question.Kind.JUDGE:
@@ -74,18 +75,18 @@ def question_clean(
     else:
         options = [str(o).strip() for o in options if str(o).strip()]
         if not 2 <= len(options) <= MAX_OPTIONS:
-            raise ValueError(f"选择题应有 2–{MAX_OPTIONS} 个选项")
+            raise ValueError(_("选择题应有 2–%(max)s 个选项") % {"max": MAX_OPTIONS})
         if len(set(options)) != len(options):
-            raise ValueError("选项不能重复")
+            raise ValueError(_("选项不能重复"))
     if not isinstance(answer, list) or not all(
         isinstance(i, int) and not isinstance(i, bool) and 0 <= i < len(options) for i in answer
     ):
-        raise ValueError("答案应为选项中的一个或几个")
+        raise ValueError(_("答案应为选项中的一个或几个"))
     indexes = sorted(set(answer))
     if kind in (Question.Kind.SINGLE, Question.Kind.JUDGE) and len(indexes) != 1:
-        raise ValueError("单选题和判断题只有一个正确答案")
+        raise ValueError(_("单选题和判断题只有一个正确答案"))
     if kind == Question.Kind.MULTIPLE and len(indexes) < 2:
-        raise ValueError("多选题至少两个正确答案")
+        raise ValueError(_("多选题至少两个正确答案"))
     return stem, options, indexes
 
 
@@ -93,12 +94,12 @@ def _check_catalogue(
     institution: Institution, course: Course | None, chapter: Chapter | None
 ) -> None:
     if course is not None and course.institution_id != institution.pk:
-        raise ValueError("课程不属于本机构")
+        raise ValueError(_("课程不属于本机构"))
     if chapter is not None and (
         chapter.course.institution_id != institution.pk
         or (course is not None and chapter.course_id != course.pk)
     ):
-        raise ValueError("章节不属于该课程")
+        raise ValueError(_("章节不属于该课程"))
 
 
 def question_create(
@@ -186,7 +187,7 @@ def paper_rules_clean(institution: Institution, rules: Any) -> list[dict[str, An
     """Rules in their stored form; ValueError when one is malformed or the bank has too few
     questions for it (counted with the questions earlier rules may take)."""
     if not isinstance(rules, list) or not rules:
-        raise ValueError("随机组卷至少需要一条抽题规则")
+        raise ValueError(_("随机组卷至少需要一条抽题规则"))
     cleaned = []
     for n, rule in enumerate(rules, start=1):
         try:
@@ -194,9 +195,11 @@ def paper_rules_clean(institution: Institution, rules: Any) -> list[dict[str, An
             count = int(rule["count"])
             score = Decimal(str(rule["score"]))
         except (KeyError, TypeError, ValueError, ArithmeticError):
-            raise ValueError(f"第 {n} 条规则应写明题型、数量和每题分值") from None
+            raise ValueError(_("第 %(n)s 条规则应写明题型、数量和每题分值") % {"n": n}) from None
         if kind not in Question.Kind.values or not 1 <= count <= 200 or not 0 < score <= 100:
-            raise ValueError(f"第 {n} 条规则的题型、数量（1–200）或分值（0–100）不正确")
+            raise ValueError(
+                _("第 %(n)s 条规则的题型、数量（1–200）或分值（0–100）不正确") % {"n": n}
+            )
         item: dict[str, Any] = {"kind": kind, "count": count, "score": str(score)}
         for key in ("course", "chapter", "difficulty"):
             if rule.get(key) not in (None, ""):
@@ -207,7 +210,8 @@ def paper_rules_clean(institution: Institution, rules: Any) -> list[dict[str, An
         wanted = sum(r["count"] for r in cleaned if _same_pool(r, rule))
         if available < wanted:
             raise ValueError(
-                f"第 {n} 条规则需要 {wanted} 道题，题库中符合条件的只有 {available} 道"
+                _("第 %(n)s 条规则需要 %(wanted)s 道题，题库中符合条件的只有 %(available)s 道")
+                % {"n": n, "wanted": wanted, "available": available}
             )
     return cleaned
 
@@ -228,18 +232,18 @@ def paper_create(
 ) -> Paper:
     """A fixed paper (``items``: questions with their scores) or a random one (``rules``)."""
     if not title.strip():
-        raise ValueError("试卷名称不能为空")
+        raise ValueError(_("试卷名称不能为空"))
     if (items is None) == (rules is None):
-        raise ValueError("试卷应为固定试卷或随机抽题之一")
+        raise ValueError(_("试卷应为固定试卷或随机抽题之一"))
     if items is not None:
         if not items:
-            raise ValueError("固定试卷至少需要一道题")
-        if any(q.institution_id != institution.pk or not q.active for q, _ in items):
-            raise ValueError("试卷只能使用本机构题库中启用的题目")
-        if len({q.pk for q, _ in items}) != len(items):
-            raise ValueError("同一道题不能重复出现")
-        if any(not 0 < Decimal(s) <= 100 for _, s in items):
-            raise ValueError("每题分值应在 0–100 之间")
+            raise ValueError(_("固定试卷至少需要一道题"))
+        if any(q.institution_id != institution.pk or not q.active for q, _score in items):
+            raise ValueError(_("试卷只能使用本机构题库中启用的题目"))
+        if len({q.pk for q, _score in items}) != len(items):
+            raise ValueError(_("同一道题不能重复出现"))
+        if any(not 0 < Decimal(s) <= 100 for _q, s in items):
+            raise ValueError(_("每题分值应在 0–100 之间"))
     cleaned = paper_rules_clean(institution, rules) if rules is not None else []
     with transaction.atomic():
         paper = Paper.objects.create(
@@ -262,29 +266,30 @@ def exam_create(*, institution: Institution, by: User | None, **fields: Any) -> 
     """An exam over a paper of the same institution, after a lesson, a course or a class of it."""
     exam = Exam(institution=institution, **fields)
     if exam.paper.institution_id != institution.pk:
-        raise ValueError("试卷不属于本机构")
+        raise ValueError(_("试卷不属于本机构"))
     target = {
         Exam.Scope.LESSON: exam.lesson and exam.lesson.chapter.course.institution_id,
         Exam.Scope.COURSE: exam.course and exam.course.institution_id,
         Exam.Scope.CLASS: exam.training_class and exam.training_class.institution_id,
     }.get(exam.scope)  # type: ignore[call-overload]
     if target != institution.pk:
-        raise ValueError("请为考试选择本机构的课时、课程或培训班")
+        raise ValueError(_("请为考试选择本机构的课时、课程或培训班"))
     if exam.closes_at <= exam.opens_at:
-        raise ValueError("截止时间应晚于开始时间")
+        raise ValueError(_("截止时间应晚于开始时间"))
     if not 1 <= exam.duration_minutes <= 600:
-        raise ValueError("考试时长应为 1–600 分钟")
+        raise ValueError(_("考试时长应为 1–600 分钟"))
     if not 1 <= exam.max_attempts <= 20:
-        raise ValueError("可考次数应为 1–20 次")
+        raise ValueError(_("可考次数应为 1–20 次"))
     if not Decimal(settings.EXAM_PASS_MARK) <= exam.pass_mark <= 100:
         raise ValueError(
-            f"及格分不能低于平台设定的 {settings.EXAM_PASS_MARK} 分，也不能高于 100 分"
+            _("及格分不能低于平台设定的 %(mark)s 分，也不能高于 100 分")
+            % {"mark": settings.EXAM_PASS_MARK}
         )
     exam.pool = paper_pool(exam.paper)
     try:
         pool_draw(exam.pool)
     except ExamError:
-        raise ValueError("题库中符合抽题规则的题目不足，无法组卷") from None
+        raise ValueError(_("题库中符合抽题规则的题目不足，无法组卷")) from None
     with transaction.atomic():
         exam.save()
         audit_log(action="exam.create", actor=by, target=exam, institution_id=institution.pk)
@@ -366,7 +371,7 @@ def pool_draw(pool: dict[str, Any]) -> list[dict[str, Any]]:
         candidates = [q for q in group["items"] if q["id"] not in chosen]
         count = len(candidates) if group["count"] is None else group["count"]
         if len(candidates) < count:
-            raise ExamError("BANK_TOO_SMALL", "题库题目不足，无法组卷，请联系机构", status=409)
+            raise ExamError("BANK_TOO_SMALL", _("题库题目不足，无法组卷，请联系机构"), status=409)
         for q in _rng.sample(candidates, count) if group["count"] is not None else candidates:
             chosen[q["id"]] = q
     items = []
@@ -394,9 +399,9 @@ def exam_refusal(
     """Why the trainee may not start (another attempt of) the exam now, if they may not.
     ``used`` (how many attempts they have had) and ``in_class``: when the caller knows."""
     if now < exam.opens_at:
-        return ExamError("EXAM_NOT_OPEN", "考试尚未开始", status=409)
+        return ExamError("EXAM_NOT_OPEN", _("考试尚未开始"), status=409)
     if now >= exam.closes_at:
-        return ExamError("EXAM_CLOSED", "考试已截止", status=409)
+        return ExamError("EXAM_CLOSED", _("考试已截止"), status=409)
     if exam.scope == Exam.Scope.CLASS and not (
         in_class
         if in_class is not None
@@ -404,15 +409,17 @@ def exam_refusal(
             training_class_id=exam.training_class_id, trainee=trainee
         ).exists()
     ):
-        return ExamError("NOT_IN_CLASS", "您不在该培训班中", status=403)
+        return ExamError("NOT_IN_CLASS", _("您不在该培训班中"), status=403)
     if used is None:
         used = Attempt.objects.filter(exam=exam, trainee=trainee).count()
     if used >= exam.max_attempts:
         return ExamError(
-            "NO_ATTEMPTS_LEFT", f"本考试最多可考 {exam.max_attempts} 次，已用完", status=409
+            "NO_ATTEMPTS_LEFT",
+            _("本考试最多可考 %(n)s 次，已用完") % {"n": exam.max_attempts},
+            status=409,
         )
     if exam.requires_completion and not _study_complete(exam, trainee):
-        return ExamError("STUDY_INCOMPLETE", "请先完成规定的学习内容再参加考试", status=409)
+        return ExamError("STUDY_INCOMPLETE", _("请先完成规定的学习内容再参加考试"), status=409)
     return None
 
 
@@ -498,7 +505,7 @@ def attempt_start(
     if refusal is not None:
         raise refusal
     if facts.face_id is None:
-        raise ExamError("FACE_REQUIRED", "请先完成人脸核验再开始考试", status=409)
+        raise ExamError("FACE_REQUIRED", _("请先完成人脸核验再开始考试"), status=409)
     items = pool_draw(exam_pool(exam))
     deadline = min(now + timedelta(minutes=exam.duration_minutes), exam.closes_at)
     attempt = Attempt(
@@ -525,7 +532,7 @@ def attempt_start(
             )
     except IntegrityError:
         # A concurrent start won the race: theirs is the attempt (or the limit is reached).
-        raise ExamError("ATTEMPT_CONFLICT", "考试已在其他页面开始，请刷新", status=409) from None
+        raise ExamError("ATTEMPT_CONFLICT", _("考试已在其他页面开始，请刷新"), status=409) from None
     return attempt
 
 
@@ -538,22 +545,22 @@ def _locked(attempt_id: int, trainee: TraineeProfile) -> Attempt:
             .get(pk=attempt_id, trainee=trainee)
         )
     except Attempt.DoesNotExist:
-        raise ExamError("ATTEMPT_NOT_FOUND", "考试记录不存在", status=404) from None
+        raise ExamError("ATTEMPT_NOT_FOUND", _("考试记录不存在"), status=404) from None
 
 
 def _settle(attempt: Attempt, now: datetime) -> ExamError | None:
     """Apply what time alone decides (time up; a face check left unanswered) to an open attempt,
     saving it; returns the refusal the caller must give, if any."""
     if attempt.status != Attempt.Status.IN_PROGRESS:
-        return ExamError("ATTEMPT_CLOSED", "本次考试已交卷", status=409)
+        return ExamError("ATTEMPT_CLOSED", _("本次考试已交卷"), status=409)
     if now > attempt.deadline + timedelta(seconds=settings.EXAM_GRACE_SECONDS):
         _submit(attempt, Attempt.EndReason.TIME_UP, attempt.deadline)
-        return ExamError("TIME_UP", "考试时间已到，已自动交卷", status=409)
+        return ExamError("TIME_UP", _("考试时间已到，已自动交卷"), status=409)
     due = attempt.next_face_at
     if due is not None and now > due + timedelta(seconds=settings.EXAM_FACE_RESPONSE_SECONDS):
         # An unanswered check counts as a failed one; the next is due at once.
         if _face_failed(attempt, now):
-            return ExamError("FACE_FAILED", "人脸抽查连续未通过，本次考试已结束且成绩无效", 409)
+            return ExamError("FACE_FAILED", _("人脸抽查连续未通过，本次考试已结束且成绩无效"), 409)
         attempt.save(
             update_fields=["face_checks", "face_failures", "face_failures_in_row", "next_face_at"]
         )
@@ -614,9 +621,9 @@ def attempt_answer(
     def save(attempt: Attempt, moment: datetime) -> None:
         item = next((i for i in attempt.paper if i["id"] == question_id), None)
         if item is None or isinstance(question_id, bool):
-            raise ExamError("BAD_QUESTION", "该题不在您的试卷中")
+            raise ExamError("BAD_QUESTION", _("该题不在您的试卷中"))
         if value is not None and not valid_answer(item, value):
-            raise ExamError("BAD_ANSWER", "答案格式不正确（选项不存在或数量不符）")
+            raise ExamError("BAD_ANSWER", _("答案格式不正确（选项不存在或数量不符）"))
         if value is None:
             attempt.answers.pop(str(question_id), None)
         else:

@@ -10,6 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from zhipei.accounts.models import TraineeProfile, User
@@ -76,7 +77,7 @@ def _closed(attempt: Attempt) -> dict[str, Any]:
 def api_face(request: HttpRequest, exam_id: int) -> JsonResponse:
     exam = _own_exam(request, exam_id)
     if exam is None:
-        return api_error("EXAM_NOT_FOUND", "考试不存在", status=404)
+        return api_error("EXAM_NOT_FOUND", _("考试不存在"), status=404)
     frames = read_frames(request)
     if isinstance(frames, JsonResponse):
         return frames
@@ -99,7 +100,7 @@ def api_start(request: HttpRequest, exam_id: int) -> JsonResponse:
     now = timezone.now()
     found = exam_for_start(_profile(request), exam_id, now)
     if found is None:
-        return api_error("EXAM_NOT_FOUND", "考试不存在", status=404)
+        return api_error("EXAM_NOT_FOUND", _("考试不存在"), status=404)
     exam, facts = found
     try:
         attempt = services.attempt_start(
@@ -115,7 +116,7 @@ def api_start(request: HttpRequest, exam_id: int) -> JsonResponse:
 def api_state(request: HttpRequest, attempt_id: int) -> JsonResponse:
     attempt = Attempt.objects.filter(pk=attempt_id, trainee=_profile(request)).first()
     if attempt is None:
-        return api_error("ATTEMPT_NOT_FOUND", "考试记录不存在", status=404)
+        return api_error("ATTEMPT_NOT_FOUND", _("考试记录不存在"), status=404)
     attempt = services.attempt_settle(attempt=attempt)
     if attempt.status != Attempt.Status.IN_PROGRESS:
         return JsonResponse(_closed(attempt))
@@ -129,7 +130,7 @@ def api_answer(request: HttpRequest, attempt_id: int) -> JsonResponse:
     if isinstance(data, JsonResponse):
         return data
     if "question" not in data or "value" not in data:
-        return api_error("BAD_FIELD", "缺少 question 或 value 字段")
+        return api_error("BAD_FIELD", _("缺少 question 或 value 字段"))
     try:
         attempt = services.attempt_answer(
             attempt_id=attempt_id,
@@ -287,9 +288,9 @@ LETTERS = "ABCDEFGH"
 
 def _given_text(item: dict[str, Any], given: Any) -> str:
     if given is None:
-        return "未作答"
+        return _("未作答")
     if item["kind"] == "fill":
-        return "；".join(str(g) for g in given) or "未作答"
+        return _("；").join(str(g) for g in given) or _("未作答")
     return "".join(
         LETTERS[i] for i in sorted(given) if isinstance(i, int) and 0 <= i < len(LETTERS)
     )
@@ -297,6 +298,6 @@ def _given_text(item: dict[str, Any], given: Any) -> str:
 
 def _right_text(item: dict[str, Any]) -> str:
     if item["kind"] == "fill":
-        return "；".join(" / ".join(alts) for alts in item["answer"])
+        return _("；").join(" / ".join(alts) for alts in item["answer"])
     shown = {bank: n for n, bank in enumerate(item["perm"])}
     return "".join(LETTERS[n] for n in sorted(shown[i] for i in item["answer"]))

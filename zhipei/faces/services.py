@@ -25,6 +25,8 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 from PIL import Image, ImageDraw, ImageFont
 
 from zhipei.audit.services import audit_log
@@ -81,7 +83,7 @@ def _seal_descriptor(trainee_id: int, descriptor: np.ndarray) -> bytes:
 def template_descriptor(template: FaceTemplate) -> np.ndarray:
     blob = template.descriptor or b""
     if len(blob) < 8 or struct.unpack("<q", blob[:8])[0] != template.trainee_id:
-        raise FaceError("TEMPLATE_INVALID", "人脸模板无效，请联系机构重新采集", status=409)
+        raise FaceError("TEMPLATE_INVALID", _("人脸模板无效，请联系机构重新采集"), status=409)
     return fe.descriptor_from_bytes(blob[8:])
 
 
@@ -112,9 +114,9 @@ def face_challenge_take(session: Any, purpose: str) -> str | None:
 
 
 CHALLENGE_TEXT = {
-    fe.Challenge.BLINK: "请眨眨眼",
-    fe.Challenge.TURN_HEAD: "请缓慢向左或向右转头",
-    fe.Challenge.OPEN_MOUTH: "请张嘴",
+    fe.Challenge.BLINK: gettext_lazy("请眨眨眼"),
+    fe.Challenge.TURN_HEAD: gettext_lazy("请缓慢向左或向右转头"),
+    fe.Challenge.OPEN_MOUTH: gettext_lazy("请张嘴"),
 }
 
 
@@ -125,14 +127,25 @@ def _decode_burst(frames: list[bytes], *, minimum: int) -> list[np.ndarray]:
     if not minimum <= len(frames) <= settings.FACE_BURST_MAX_FRAMES:
         raise FaceError(
             "BAD_BURST",
-            f"需要 {minimum}–{settings.FACE_BURST_MAX_FRAMES} 帧图像，收到 {len(frames)} 帧",
+            ngettext(
+                "需要 %(minimum)s–%(maximum)s 帧图像，收到 %(count)s 帧",
+                "需要 %(minimum)s–%(maximum)s 帧图像，收到 %(count)s 帧",
+                len(frames),
+            )
+            % {
+                "minimum": minimum,
+                "maximum": settings.FACE_BURST_MAX_FRAMES,
+                "count": len(frames),
+            },
         )
     images = []
     for n, data in enumerate(frames, start=1):
         try:
             images.append(fe.decode_image(data))
         except fe.FaceImageError as exc:
-            raise FaceError(f"IMAGE_{exc.code}", f"第 {n} 帧：{exc}") from exc
+            raise FaceError(
+                f"IMAGE_{exc.code}", _("第 %(n)s 帧：%(error)s") % {"n": n, "error": exc}
+            ) from exc
     return images
 
 
@@ -150,13 +163,13 @@ def _quality_failure(observations: list[fe.FaceObservation]) -> Judgement | None
     if multiple:
         # Anyone else in the picture is a refusal, even in one frame.
         return Judgement(
-            Decision.MULTIPLE_FACES, "检测到多张人脸，请确保画面中只有本人", multiple[0]
+            Decision.MULTIPLE_FACES, _("检测到多张人脸，请确保画面中只有本人"), multiple[0]
         )
     if any(o.quality == fe.Quality.OK for o in observations):
         return None
     counts = Counter(o.quality for o in observations)
     if counts[fe.Quality.NO_FACE] * 2 > len(observations):
-        return Judgement(Decision.NO_FACE, "未检测到人脸，请正对摄像头", 0)
+        return Judgement(Decision.NO_FACE, _("未检测到人脸，请正对摄像头"), 0)
     worst = counts.most_common(1)[0][0]
     index = next(i for i, o in enumerate(observations) if o.quality == worst)
     return Judgement(Decision.LOW_QUALITY, observations[index].message, index)
@@ -193,14 +206,14 @@ def _liveness_failure(
     best = _good_frames(observations)[0]
     motion = fe.burst_motion(images)
     if motion < fe.STATIC_BURST_MAX_MOTION:
-        message = "画面静止不动，疑似照片或翻拍，请本人正对摄像头"
+        message = _("画面静止不动，疑似照片或翻拍，请本人正对摄像头")
         return Judgement(Decision.LIVENESS_FAILED, message, best, motion=motion), motion
     hashes = {f"{o.dhash:016x}" for o in observations}
     previous = _previous_hashes(trainee)
     # Any frame byte-identical to one sent before (cameras never repeat a frame exactly), or
     # every frame perceptually identical to earlier ones (a re-encoded replay): a replay.
     if (digests & previous) or hashes <= previous:
-        message = "图像与历史提交完全相同，疑似重放"
+        message = _("图像与历史提交完全相同，疑似重放")
         return Judgement(Decision.LIVENESS_FAILED, message, best, motion=motion), motion
     if challenge:
         series = [
@@ -209,7 +222,9 @@ def _liveness_failure(
             if o.quality == fe.Quality.OK and o.landmarks68 is not None
         ]
         if not fe.challenge_passed(fe.Challenge(challenge), series):
-            message = f"未检测到指定动作（{CHALLENGE_TEXT[fe.Challenge(challenge)]}），请重试"
+            message = _("未检测到指定动作（%(action)s），请重试") % {
+                "action": CHALLENGE_TEXT[fe.Challenge(challenge)]
+            }
             return Judgement(Decision.LIVENESS_FAILED, message, best, motion=motion), motion
     return None, motion
 
@@ -242,9 +257,9 @@ def _judge(
     if abs(dist - threshold) < BORDERLINE and len(ok) > 1:
         dist = (dist + _distance_of(images[ok[1]], reference)) / 2
     if dist <= threshold:
-        return Judgement(Decision.MATCH, "人脸核验通过", ok[0], distance=dist, motion=motion)
+        return Judgement(Decision.MATCH, _("人脸核验通过"), ok[0], distance=dist, motion=motion)
     return Judgement(
-        Decision.MISMATCH, "人脸与本人采集的人脸不一致", ok[0], distance=dist, motion=motion
+        Decision.MISMATCH, _("人脸与本人采集的人脸不一致"), ok[0], distance=dist, motion=motion
     )
 
 
@@ -290,7 +305,7 @@ def _evidence_lines(
     return [
         institution.name,
         f"{trainee.user.name} {trainee.id_number_masked}  {Purpose(purpose).label}",
-        f"{local:%Y-%m-%d %H:%M:%S} 北京时间",
+        _("%(time)s 北京时间") % {"time": f"{local:%Y-%m-%d %H:%M:%S}"},
     ]
 
 
@@ -383,17 +398,19 @@ def face_verify(
     or a purpose that needs an active-liveness challenge that was not issued.
     """
     if purpose == Purpose.ENROL or purpose not in Purpose.values:
-        raise FaceError("BAD_PURPOSE", "核验用途无效")
+        raise FaceError("BAD_PURPOSE", _("核验用途无效"))
     images = _decode_burst(frames, minimum=settings.FACE_BURST_MIN_FRAMES)
     template = FaceTemplate.objects.filter(
         trainee=trainee, status=FaceTemplate.Status.ACTIVE
     ).first()
     if template is None or template.descriptor is None:
         raise FaceError(
-            "NOT_ENROLLED", "尚未完成人脸采集（或采集待审核），请先采集人脸", status=409
+            "NOT_ENROLLED", _("尚未完成人脸采集（或采集待审核），请先采集人脸"), status=409
         )
     if active_liveness_required(purpose) and not challenge:
-        raise FaceError("CHALLENGE_REQUIRED", "请先获取活体检测动作，再按提示完成核验", status=409)
+        raise FaceError(
+            "CHALLENGE_REQUIRED", _("请先获取活体检测动作，再按提示完成核验"), status=409
+        )
     observations = [
         engine().analyse(img, descriptor=False, landmarks68=bool(challenge)) for img in images
     ]
@@ -430,7 +447,7 @@ def _require_biometric_consent(trainee: TraineeProfile) -> None:
 
     if not consent_given(trainee.user, ConsentDocument.Kind.BIOMETRIC):
         raise FaceError(
-            "NO_CONSENT", "学员尚未同意《人脸信息处理单独同意书》，不能采集人脸", status=409
+            "NO_CONSENT", _("学员尚未同意《人脸信息处理单独同意书》，不能采集人脸"), status=409
         )
 
 
@@ -482,7 +499,9 @@ def face_enrol(
     camera = source == FaceTemplate.Source.CAMERA
     images = _decode_burst(frames, minimum=settings.FACE_BURST_MIN_FRAMES if camera else 1)
     if camera and active_liveness_required(Purpose.ENROL) and not challenge:
-        raise FaceError("CHALLENGE_REQUIRED", "请先获取活体检测动作，再按提示完成采集", status=409)
+        raise FaceError(
+            "CHALLENGE_REQUIRED", _("请先获取活体检测动作，再按提示完成采集"), status=409
+        )
     observations = [
         engine(enrolment=True).analyse(img, descriptor=False, landmarks68=bool(challenge))
         for img in images
@@ -490,7 +509,7 @@ def face_enrol(
     digests = {frame_digest(data) for data in frames}
     judgement = _quality_failure(observations)
     if judgement is None and camera:
-        judgement, _ = _liveness_failure(
+        judgement, _motion = _liveness_failure(
             trainee=trainee,
             images=images,
             observations=observations,
@@ -599,14 +618,14 @@ def face_template_decide(
             FaceTemplate.Status.PENDING_APPROVAL,
             FaceTemplate.Status.PENDING_DUPLICATE,
         ):
-            raise FaceError("NOT_PENDING", "该人脸采集不在待审批状态", status=409)
+            raise FaceError("NOT_PENDING", _("该人脸采集不在待审批状态"), status=409)
         if (
             approve
             and template.source == FaceTemplate.Source.ADMIN_UPLOAD
             and template.created_by_id == by.pk
         ):
             # Four eyes: the admin who uploaded a replacement photo cannot also approve it.
-            raise FaceError("FOUR_EYES", "自己上传的人脸照片须由另一位管理员审批", status=409)
+            raise FaceError("FOUR_EYES", _("自己上传的人脸照片须由另一位管理员审批"), status=409)
         now = timezone.now()
         was_duplicate = template.status == FaceTemplate.Status.PENDING_DUPLICATE
         if approve:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from zhipei.accounts.models import ConsentDocument, TraineeProfile, User
@@ -25,12 +27,20 @@ def read_frames(request: HttpRequest) -> list[bytes] | JsonResponse:
     files = request.FILES.getlist("frames")
     if len(files) > settings.FACE_BURST_MAX_FRAMES:
         # Refused before anything is read into memory.
-        return api_error("BAD_BURST", f"最多 {settings.FACE_BURST_MAX_FRAMES} 帧图像", status=400)
+        return api_error(
+            "BAD_BURST",
+            ngettext(
+                "最多 %(maximum)s 帧图像", "最多 %(maximum)s 帧图像", settings.FACE_BURST_MAX_FRAMES
+            )
+            % {"maximum": settings.FACE_BURST_MAX_FRAMES},
+            status=400,
+        )
     for n, upload in enumerate(files, start=1):
         if upload.size is None or upload.size > fe.MAX_IMAGE_BYTES:
             return api_error(
                 "IMAGE_TOO_LARGE",
-                f"第 {n} 帧超过 {fe.MAX_IMAGE_BYTES // 1024 // 1024} MB",
+                _("第 %(n)s 帧超过 %(max_mb)s MB")
+                % {"n": n, "max_mb": fe.MAX_IMAGE_BYTES // 1024 // 1024},
                 status=413,
             )
     return [upload.read() for upload in files]
@@ -46,7 +56,7 @@ def _trainee_burst(
     profile = request.user.trainee_profile  # type: ignore[union-attr]
     institution = trainee_home_institution(profile)
     if institution is None:
-        return api_error("NO_INSTITUTION", "尚未加入任何培训机构", status=409)
+        return api_error("NO_INSTITUTION", _("尚未加入任何培训机构"), status=409)
     return profile, institution, frames
 
 
@@ -55,12 +65,12 @@ def _trainee_burst(
 def api_challenge(request: HttpRequest) -> JsonResponse:
     purpose = request.POST.get("purpose", "")
     if purpose not in Purpose.values:
-        return api_error("BAD_PURPOSE", "核验用途无效")
+        return api_error("BAD_PURPOSE", _("核验用途无效"))
     challenge = services.face_challenge_issue(request.session, purpose)
     instruction = (
-        services.CHALLENGE_TEXT[fe.Challenge(challenge)]
+        str(services.CHALLENGE_TEXT[fe.Challenge(challenge)])
         if challenge
-        else "请正对摄像头，保持光线充足"
+        else _("请正对摄像头，保持光线充足")
     )
     return JsonResponse({"ok": True, "challenge": challenge, "instruction": instruction})
 
@@ -86,9 +96,9 @@ def api_enrol(request: HttpRequest) -> JsonResponse:
     except services.FaceError as exc:
         return api_refusal(exc)
     messages: dict[str, str] = {
-        FaceTemplate.Status.ACTIVE: "人脸采集成功",
-        FaceTemplate.Status.PENDING_APPROVAL: "已提交重新采集，待培训机构审批后生效",
-        FaceTemplate.Status.PENDING_DUPLICATE: "采集已提交，需培训机构核实后生效",
+        FaceTemplate.Status.ACTIVE: _("人脸采集成功"),
+        FaceTemplate.Status.PENDING_APPROVAL: _("已提交重新采集，待培训机构审批后生效"),
+        FaceTemplate.Status.PENDING_DUPLICATE: _("采集已提交，需培训机构核实后生效"),
     }
     return JsonResponse(
         {"ok": True, "status": template.status, "message": messages[template.status]}
@@ -100,7 +110,7 @@ def api_enrol(request: HttpRequest) -> JsonResponse:
 def api_verify(request: HttpRequest) -> JsonResponse:
     purpose = request.POST.get("purpose", Purpose.LOGIN)
     if purpose not in TRAINEE_PURPOSES:
-        return api_error("BAD_PURPOSE", "核验用途无效")
+        return api_error("BAD_PURPOSE", _("核验用途无效"))
     burst = _trainee_burst(request)
     if isinstance(burst, JsonResponse):
         return burst

@@ -4,6 +4,7 @@ Training institutions and employers are identified by this 18-character code.
 """
 
 from zhipei.lib._text import compact
+from zhipei.lib.i18n import gettext as _
 
 __all__ = ["CHARSET", "InvalidCreditCode", "make_credit_code", "validate_credit_code"]
 
@@ -24,22 +25,22 @@ def _check_char(first17: str) -> str:
 
 def _check_body(first17: str) -> None:
     if any(char not in _INDEX for char in first17):
-        raise InvalidCreditCode("统一社会信用代码含有无效字符（不使用字母I、O、Z、S、V）")
+        raise InvalidCreditCode(_("统一社会信用代码含有无效字符（不使用字母I、O、Z、S、V）"))
     # Positions 3-8 hold the six-digit administrative division code (GB/T 2260).
     if not first17[2:8].isascii() or not first17[2:8].isdigit():
-        raise InvalidCreditCode("统一社会信用代码第3至8位应为数字（登记管理机关行政区划码）")
+        raise InvalidCreditCode(_("统一社会信用代码第3至8位应为数字（登记管理机关行政区划码）"))
 
 
 def validate_credit_code(value: str) -> str:
     """Validate a unified social credit code and return it stripped and upper-cased."""
     code = compact(value)
     if len(code) != 18:
-        raise InvalidCreditCode("统一社会信用代码应为18位")
+        raise InvalidCreditCode(_("统一社会信用代码应为18位"))
     _check_body(code[:17])
     if code[17] not in _INDEX:
-        raise InvalidCreditCode("统一社会信用代码含有无效字符（不使用字母I、O、Z、S、V）")
+        raise InvalidCreditCode(_("统一社会信用代码含有无效字符（不使用字母I、O、Z、S、V）"))
     if _check_char(code[:17]) != code[17]:
-        raise InvalidCreditCode("统一社会信用代码校验位不正确")
+        raise InvalidCreditCode(_("统一社会信用代码校验位不正确"))
     return code
 
 
@@ -47,6 +48,6 @@ def make_credit_code(first17: str) -> str:
     """Append the check character to the first 17 characters of a credit code."""
     body = compact(first17)
     if len(body) != 17:
-        raise InvalidCreditCode("统一社会信用代码本体应为17位")
+        raise InvalidCreditCode(_("统一社会信用代码本体应为17位"))
     _check_body(body)
     return body + _check_char(body)

@@ -16,6 +16,8 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from zhipei.lib.i18n import gettext as _
+
 __all__ = [
     "ALGORITHMS",
     "HASHES",
@@ -56,12 +58,20 @@ class InvalidKeyring(ValueError):
     """The key specification (e.g. ZHIPEI_FIELD_KEYS) is malformed."""
 
 
+def _list(names: tuple[str, ...]) -> str:
+    # Translators: separator between the items of an inline list (", " in English).
+    return _("、").join(names)
+
+
 def _hash_algorithm(name: str) -> hashes.HashAlgorithm:
     if name == "sm3":
         return hashes.SM3()
     if name == "sha256":
         return hashes.SHA256()
-    raise ValueError(f"不支持的摘要算法“{name}”（可选：{'、'.join(HASHES)}）")
+    raise ValueError(
+        _("不支持的摘要算法“%(name)s”（可选：%(choices)s）")
+        % {"name": name, "choices": _list(HASHES)}
+    )
 
 
 def _b64decode_any(text: str) -> bytes:
@@ -82,24 +92,31 @@ def parse_keyring(spec: str) -> dict[str, bytes]:
         key_id = key_id.strip()
         if not sep:
             # Do not echo the entry: without an id it is probably the bare secret key.
-            raise InvalidKeyring(f"第{position}个密钥条目缺少“:”，格式应为 密钥编号:base64密钥")
+            raise InvalidKeyring(
+                _("第%(position)s个密钥条目缺少“:”，格式应为 密钥编号:base64密钥")
+                % {"position": position}
+            )
         if not _KEY_ID.fullmatch(key_id):
             raise InvalidKeyring(
-                f"密钥编号“{key_id[:20]}”无效：只能用1至16个字母、数字、下划线或连字符"
+                _("密钥编号“%(key_id)s”无效：只能用1至16个字母、数字、下划线或连字符")
+                % {"key_id": key_id[:20]}
             )
         if key_id in keyring:
-            raise InvalidKeyring(f"密钥编号“{key_id}”重复出现")
+            raise InvalidKeyring(_("密钥编号“%(key_id)s”重复出现") % {"key_id": key_id})
         try:
             key = _b64decode_any(encoded)
         except (binascii.Error, ValueError):
-            raise InvalidKeyring(f"密钥“{key_id}”不是有效的base64文本") from None
+            raise InvalidKeyring(
+                _("密钥“%(key_id)s”不是有效的base64文本") % {"key_id": key_id}
+            ) from None
         if len(key) != KEY_BYTES:
             raise InvalidKeyring(
-                f"密钥“{key_id}”解码后为{len(key)}字节，应为{KEY_BYTES}字节随机数据"
+                _("密钥“%(key_id)s”解码后为%(size)s字节，应为%(expected)s字节随机数据")
+                % {"key_id": key_id, "size": len(key), "expected": KEY_BYTES}
             )
         keyring[key_id] = key
     if not keyring:
-        raise InvalidKeyring("密钥环为空：至少需要一个“密钥编号:base64密钥”条目")
+        raise InvalidKeyring(_("密钥环为空：至少需要一个“密钥编号:base64密钥”条目"))
     return keyring
 
 
@@ -134,14 +151,20 @@ class FieldCipher:
 
     def __init__(self, keyring: dict[str, bytes], *, algorithm: str = "sm4-gcm") -> None:
         if algorithm not in ALGORITHMS:
-            raise ValueError(f"不支持的加密算法“{algorithm}”（可选：{'、'.join(ALGORITHMS)}）")
+            raise ValueError(
+                _("不支持的加密算法“%(algorithm)s”（可选：%(choices)s）")
+                % {"algorithm": algorithm, "choices": _list(ALGORITHMS)}
+            )
         if not keyring:
-            raise ValueError("密钥环为空，无法加密")
+            raise ValueError(_("密钥环为空，无法加密"))
         for key_id, key in keyring.items():
             if not _KEY_ID.fullmatch(key_id):
-                raise ValueError(f"密钥编号“{key_id}”无效")
+                raise ValueError(_("密钥编号“%(key_id)s”无效") % {"key_id": key_id})
             if len(key) != KEY_BYTES:
-                raise ValueError(f"密钥“{key_id}”应为{KEY_BYTES}字节")
+                raise ValueError(
+                    _("密钥“%(key_id)s”应为%(expected)s字节")
+                    % {"key_id": key_id, "expected": KEY_BYTES}
+                )
         self._label = _LABEL_FOR[algorithm]
         self._algorithm = algorithm
         self._current_key_id = next(iter(keyring))
@@ -172,7 +195,7 @@ class FieldCipher:
         try:
             return data.decode("utf-8")
         except UnicodeDecodeError:
-            raise DecryptionError("解密结果不是文本，可能应使用 decrypt_bytes") from None
+            raise DecryptionError(_("解密结果不是文本，可能应使用 decrypt_bytes")) from None
 
     def encrypt_bytes(self, data: bytes, *, context: str) -> bytes:
         """Encrypt binary data (images, face templates); the token is ASCII bytes."""
@@ -204,7 +227,9 @@ class FieldCipher:
         label, key_id, blob = self._split(token)
         key = self._data_keys.get((label, key_id))
         if key is None:
-            raise DecryptionError(f"未知的密钥编号“{key_id}”：该密钥已不在密钥环中")
+            raise DecryptionError(
+                _("未知的密钥编号“%(key_id)s”：该密钥已不在密钥环中") % {"key_id": key_id}
+            )
         nonce, sealed = blob[:_NONCE_BYTES], blob[_NONCE_BYTES:]
         aad = context.encode("utf-8")
         try:
@@ -215,22 +240,22 @@ class FieldCipher:
             decryptor.authenticate_additional_data(aad)
             return decryptor.update(ciphertext) + decryptor.finalize()
         except InvalidTag:
-            raise DecryptionError("密文校验失败：数据被篡改，或用途（context）不符") from None
+            raise DecryptionError(_("密文校验失败：数据被篡改，或用途（context）不符")) from None
 
     @staticmethod
     def _split(token: str) -> tuple[str, str, bytes]:
         parts = token.split("$")
         if len(parts) != 4 or parts[0] != _FORMAT_TAG:
-            raise DecryptionError("密文格式不正确")
-        _, label, key_id, body = parts
+            raise DecryptionError(_("密文格式不正确"))
+        _tag, label, key_id, body = parts
         if label not in _TOKEN_ALGS:
-            raise DecryptionError(f"密文使用了未知的算法“{label[:10]}”")
+            raise DecryptionError(_("密文使用了未知的算法“%(label)s”") % {"label": label[:10]})
         try:
             blob = _b64url_decode(body)
         except ValueError:
-            raise DecryptionError("密文格式不正确：正文不是base64url") from None
+            raise DecryptionError(_("密文格式不正确：正文不是base64url")) from None
         if len(blob) < _NONCE_BYTES + _TAG_BYTES:
-            raise DecryptionError("密文格式不正确：长度不足")
+            raise DecryptionError(_("密文格式不正确：长度不足"))
         return label, key_id, blob
 
 
@@ -240,7 +265,7 @@ def _token_text(token: str | bytes) -> str:
     try:
         return token.decode("ascii")
     except UnicodeDecodeError:
-        raise DecryptionError("密文格式不正确") from None
+        raise DecryptionError(_("密文格式不正确")) from None
 
 
 class BlindIndex:
@@ -252,7 +277,7 @@ class BlindIndex:
 
     def __init__(self, key: bytes, *, hash: str = "sm3") -> None:
         if len(key) < 16:
-            raise ValueError("盲索引密钥过短，应至少16字节（建议32字节随机数据）")
+            raise ValueError(_("盲索引密钥过短，应至少16字节（建议32字节随机数据）"))
         self._algorithm = _hash_algorithm(hash)
         # The same hash family is used for derivation so an SM3 deployment stays all-SM3.
         self._key = derive_key(key, purpose="zhipei blind index", length=32, hash=hash)
@@ -260,7 +285,7 @@ class BlindIndex:
     def compute(self, value: str, *, context: str) -> str:
         """Return the 64-hex-digit index of ``value`` within ``context``."""
         if "\x00" in context:
-            raise ValueError("context 不能包含空字符")
+            raise ValueError(_("context 不能包含空字符"))
         mac = crypto_hmac.HMAC(self._key, self._algorithm)
         # The NUL separator keeps ("ab", "c") and ("a", "bc") from colliding.
         mac.update(context.encode("utf-8") + b"\x00" + value.encode("utf-8"))

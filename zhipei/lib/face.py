@@ -12,12 +12,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import dlib
 import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+from zhipei.lib.i18n import gettext_lazy
+
+if TYPE_CHECKING:
+    from django.utils.functional import _StrPromise
 
 __all__ = [
     "BLINK_EAR_CLOSED",
@@ -135,17 +140,21 @@ class FaceImageError(ValueError):
 
 
 _IMAGE_ERRORS = {
-    "EMPTY": "未收到图片，请重新拍摄或上传",
-    "TOO_LARGE": f"图片文件过大，不能超过 {MAX_IMAGE_BYTES // (1024 * 1024)} MB",
-    "TOO_MANY_PIXELS": "图片分辨率过高，请缩小后重新上传",
-    "NOT_AN_IMAGE": "文件不是支持的图片格式，仅支持 JPEG、PNG、WebP",
-    "TRUNCATED": "图片数据不完整或已损坏，请重新拍摄或上传",
-    "BAD_DIMENSIONS": f"图片尺寸过小，宽和高至少需要 {MIN_SIDE} 像素",
+    "EMPTY": gettext_lazy("未收到图片，请重新拍摄或上传"),
+    "TOO_LARGE": gettext_lazy("图片文件过大，不能超过 %(max_mb)s MB"),
+    "TOO_MANY_PIXELS": gettext_lazy("图片分辨率过高，请缩小后重新上传"),
+    "NOT_AN_IMAGE": gettext_lazy("文件不是支持的图片格式，仅支持 JPEG、PNG、WebP"),
+    "TRUNCATED": gettext_lazy("图片数据不完整或已损坏，请重新拍摄或上传"),
+    "BAD_DIMENSIONS": gettext_lazy("图片尺寸过小，宽和高至少需要 %(min_side)s 像素"),
 }
+_IMAGE_ERROR_VALUES = {"max_mb": MAX_IMAGE_BYTES // (1024 * 1024), "min_side": MIN_SIDE}
 
 
 def _image_error(code: str, message_key: str | None = None) -> FaceImageError:
-    return FaceImageError(code, _IMAGE_ERRORS[message_key or code])
+    # Translated when raised, in the language of the request; a message without placeholders
+    # is left as it is by "%".
+    message = str(_IMAGE_ERRORS[message_key or code]) % _IMAGE_ERROR_VALUES
+    return FaceImageError(code, message)
 
 
 # Exceptions Pillow's decoders raise on damaged or cut-off data (never a bare Exception: a
@@ -369,13 +378,14 @@ class Quality(StrEnum):
     TOO_DARK = "TOO_DARK"
 
 
-QUALITY_MESSAGES: dict[Quality, str] = {
-    Quality.OK: "人脸检测通过",
-    Quality.NO_FACE: "未检测到人脸",
-    Quality.MULTIPLE_FACES: "检测到多张人脸",
-    Quality.TOO_SMALL: "人脸过小，请靠近摄像头",
-    Quality.TOO_BLURRY: "画面模糊，请保持稳定",
-    Quality.TOO_DARK: "光线过暗，请到明亮处",
+# Lazy: FaceObservation.message takes str() of them, translated when the frame is analysed.
+QUALITY_MESSAGES: dict[Quality, _StrPromise] = {
+    Quality.OK: gettext_lazy("人脸检测通过"),
+    Quality.NO_FACE: gettext_lazy("未检测到人脸"),
+    Quality.MULTIPLE_FACES: gettext_lazy("检测到多张人脸"),
+    Quality.TOO_SMALL: gettext_lazy("人脸过小，请靠近摄像头"),
+    Quality.TOO_BLURRY: gettext_lazy("画面模糊，请保持稳定"),
+    Quality.TOO_DARK: gettext_lazy("光线过暗，请到明亮处"),
 }
 
 
@@ -460,7 +470,7 @@ class FaceEngine:
             brightness = _luminance(small).mean(dtype=np.float64)
             return FaceObservation(
                 quality=quality,
-                message=QUALITY_MESSAGES[quality],
+                message=str(QUALITY_MESSAGES[quality]),
                 box=None,
                 face_width=0,
                 sharpness=0.0,
@@ -508,7 +518,7 @@ class FaceEngine:
             vector = _descriptor(img, rect)
         return FaceObservation(
             quality=quality,
-            message=QUALITY_MESSAGES[quality],
+            message=str(QUALITY_MESSAGES[quality]),
             box=box,
             face_width=face_width,
             sharpness=sharpness,

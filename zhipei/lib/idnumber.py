@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
 from zhipei.lib._text import compact
+from zhipei.lib.i18n import gettext as _
 
 __all__ = [
     "EARLIEST_BIRTH_DATE",
@@ -48,7 +49,7 @@ class IdNumber:
     def age_on(self, day: date) -> int:
         """Return the age in full years (周岁) on ``day``."""
         if day < self.birth_date:
-            raise ValueError("所给日期早于出生日期")
+            raise ValueError(_("所给日期早于出生日期"))
         before_birthday = (day.month, day.day) < (self.birth_date.month, self.birth_date.day)
         return day.year - self.birth_date.year - int(before_birthday)
 
@@ -56,7 +57,7 @@ class IdNumber:
 def compute_check_digit(first17: str) -> str:
     """Return the GB 11643 check character ("0"-"9" or "X") for 17 leading digits."""
     if not re.fullmatch(r"[0-9]{17}", first17, re.ASCII):
-        raise InvalidIdNumber("身份证号前17位应全部为数字")
+        raise InvalidIdNumber(_("身份证号前17位应全部为数字"))
     total = sum(int(digit) * weight for digit, weight in zip(first17, _WEIGHTS, strict=True))
     return _CHECK_CHARS[total % 11]
 
@@ -70,33 +71,33 @@ def parse_id_number(value: str, *, today: date | None = None) -> IdNumber:
     text = compact(value)
     if len(text) == 15:
         if not _SHAPE_15.fullmatch(text):
-            raise InvalidIdNumber("旧版15位身份证号只能包含数字")
+            raise InvalidIdNumber(_("旧版15位身份证号只能包含数字"))
         # The old format has a two-digit year (always 19xx) and no check digit.
         first17 = text[:6] + "19" + text[6:]
         text = first17 + compute_check_digit(first17)
         check_given = False
     elif len(text) == 18:
         if not _SHAPE_18.fullmatch(text):
-            raise InvalidIdNumber("身份证号只能包含数字，最后一位可以是X")
+            raise InvalidIdNumber(_("身份证号只能包含数字，最后一位可以是X"))
         check_given = True
     else:
-        raise InvalidIdNumber("身份证号应为18位（或旧版15位）")
+        raise InvalidIdNumber(_("身份证号应为18位（或旧版15位）"))
 
     area_code = text[:6]
     if area_code[0] not in _AREA_FIRST_DIGITS:
-        raise InvalidIdNumber("身份证号地区码无效")
+        raise InvalidIdNumber(_("身份证号地区码无效"))
 
     try:
         birth_date = date(int(text[6:10]), int(text[10:12]), int(text[12:14]))
     except ValueError:
-        raise InvalidIdNumber("身份证号中的出生日期无效") from None
+        raise InvalidIdNumber(_("身份证号中的出生日期无效")) from None
     if today is None:
         today = datetime.now(_CHINA_TZ).date()
     if not EARLIEST_BIRTH_DATE <= birth_date <= today:
-        raise InvalidIdNumber("身份证号中的出生日期无效")
+        raise InvalidIdNumber(_("身份证号中的出生日期无效"))
 
     if check_given and compute_check_digit(text[:17]) != text[17]:
-        raise InvalidIdNumber("身份证号校验位不正确")
+        raise InvalidIdNumber(_("身份证号校验位不正确"))
 
     # The sequence code's last digit is odd for men and even for women.
     sex = "M" if int(text[16]) % 2 else "F"

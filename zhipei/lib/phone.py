@@ -3,6 +3,8 @@
 import re
 import unicodedata
 
+from zhipei.lib.i18n import gettext as _
+
 __all__ = ["InvalidPhone", "normalize_mobile"]
 
 _MOBILE = re.compile(r"1[3-9][0-9]{9}", re.ASCII)
@@ -13,8 +15,10 @@ _SEPARATORS = re.compile(r"[\s\-]+")
 class InvalidPhone(ValueError):
     """The text is not a mainland mobile number; the message is for users."""
 
-    def __init__(self, message: str = "手机号码格式不正确（应为11位中国大陆手机号）") -> None:
-        super().__init__(message)
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(
+            _("手机号码格式不正确（应为11位中国大陆手机号）") if message is None else message
+        )
 
 
 def normalize_mobile(value: str) -> str:

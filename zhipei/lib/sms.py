@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Final, Protocol
 
+from zhipei.lib.i18n import gettext as _
 from zhipei.lib.phone import normalize_mobile
 
 __all__ = [
@@ -71,7 +72,7 @@ def _uuid_nonce() -> str:
 
 def _as_utc(moment: datetime) -> datetime:
     if moment.tzinfo is None:
-        raise ValueError("now() 必须返回带时区的时间（datetime.now(UTC)）")
+        raise ValueError(_("now() 必须返回带时区的时间（datetime.now(UTC)）"))
     return moment.astimezone(UTC)
 
 
@@ -79,7 +80,9 @@ def _checked_endpoint(endpoint: str) -> str:
     """Refuse anything but http(s) URLs: urllib would also open file:// and ftp://."""
     parts = urllib.parse.urlsplit(endpoint)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError(f"短信接口地址“{endpoint}”无效，应以 https:// 开头")
+        raise ValueError(
+            _("短信接口地址“%(endpoint)s”无效，应以 https:// 开头") % {"endpoint": endpoint}
+        )
     return urllib.parse.urlunsplit(parts._replace(path=parts.path or "/"))
 
 
@@ -99,7 +102,9 @@ def _fetch(request: urllib.request.Request, *, timeout: float, vendor: str) -> t
             exc.close()
     except (OSError, http.client.HTTPException) as exc:
         reason = getattr(exc, "reason", None) or exc
-        raise SmsError(f"{vendor}短信接口无法访问：{reason}") from exc
+        raise SmsError(
+            _("%(vendor)s短信接口无法访问：%(reason)s") % {"vendor": vendor, "reason": reason}
+        ) from exc
 
 
 def _json_object(body: bytes, *, status: int, vendor: str) -> dict[str, Any]:
@@ -108,13 +113,21 @@ def _json_object(body: bytes, *, status: int, vendor: str) -> dict[str, Any]:
     except ValueError:
         data = None
     if not isinstance(data, dict):
-        raise SmsError(f"{vendor}短信接口返回了无法识别的应答（HTTP {status}）")
+        raise SmsError(
+            _("%(vendor)s短信接口返回了无法识别的应答（HTTP %(status)s）")
+            % {"vendor": vendor, "status": status}
+        )
     return data
 
 
 def _failure(vendor: str, code: str, message: object) -> str:
-    detail = f"（{message}）" if message else ""
-    return f"{vendor}短信发送失败：{code}{detail}"
+    if message:
+        return _("%(vendor)s短信发送失败：%(code)s（%(message)s）") % {
+            "vendor": vendor,
+            "code": code,
+            "message": message,
+        }
+    return _("%(vendor)s短信发送失败：%(code)s") % {"vendor": vendor, "code": code}
 
 
 class ConsoleSmsProvider:
@@ -219,13 +232,14 @@ class AliyunSmsProvider:
         request = urllib.request.Request(  # noqa: S310 - endpoint checked in __init__
             self.endpoint + separator + query, headers={"Accept": "application/json"}
         )
-        status, body = _fetch(request, timeout=self.timeout, vendor="阿里云")
-        data = _json_object(body, status=status, vendor="阿里云")
+        vendor = _("阿里云")
+        status, body = _fetch(request, timeout=self.timeout, vendor=vendor)
+        data = _json_object(body, status=status, vendor=vendor)
         vendor_code = str(data.get("Code", ""))
         if vendor_code == "OK":
             return str(data.get("BizId") or data.get("RequestId") or "")
         raise SmsError(
-            _failure("阿里云", vendor_code or f"HTTP {status}", data.get("Message")),
+            _failure(vendor, vendor_code or f"HTTP {status}", data.get("Message")),
             code=vendor_code or None,
         )
 
@@ -352,20 +366,23 @@ class TencentSmsProvider:
         request = urllib.request.Request(  # noqa: S310 - endpoint checked in __init__
             self.endpoint, data=payload, headers=headers, method="POST"
         )
-        status, body = _fetch(request, timeout=self.timeout, vendor="腾讯云")
-        data = _json_object(body, status=status, vendor="腾讯云")
+        vendor = _("腾讯云")
+        status, body = _fetch(request, timeout=self.timeout, vendor=vendor)
+        data = _json_object(body, status=status, vendor=vendor)
         response = data.get("Response")
         if not isinstance(response, dict):
-            raise SmsError(f"腾讯云短信接口返回了无法识别的应答（HTTP {status}）")
+            raise SmsError(
+                _("腾讯云短信接口返回了无法识别的应答（HTTP %(status)s）") % {"status": status}
+            )
         error = response.get("Error")
         if isinstance(error, dict):
             vendor_code = str(error.get("Code", ""))
-            raise SmsError(_failure("腾讯云", vendor_code, error.get("Message")), code=vendor_code)
+            raise SmsError(_failure(vendor, vendor_code, error.get("Message")), code=vendor_code)
         statuses = response.get("SendStatusSet")
         if not isinstance(statuses, list) or not statuses or not isinstance(statuses[0], dict):
-            raise SmsError("腾讯云短信接口的应答中没有发送状态")
+            raise SmsError(_("腾讯云短信接口的应答中没有发送状态"))
         first = statuses[0]
         vendor_code = str(first.get("Code", ""))
         if vendor_code != "Ok":
-            raise SmsError(_failure("腾讯云", vendor_code, first.get("Message")), code=vendor_code)
+            raise SmsError(_failure(vendor, vendor_code, first.get("Message")), code=vendor_code)
         return str(first.get("SerialNo") or response.get("RequestId") or "")

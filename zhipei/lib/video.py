@@ -16,6 +16,8 @@ from pathlib import Path
 import av
 from PIL import Image, ImageDraw, ImageFont
 
+from zhipei.lib.i18n import gettext as _
+
 __all__ = [
     "ASCII_FALLBACK_TITLE",
     "aac_encoder_available",
@@ -51,7 +53,7 @@ def generate_lesson_video(
     path: str | os.PathLike[str],
     *,
     seconds: int = 60,
-    title: str = "示例课程",
+    title: str = "示例课程",  # i18n: data
     width: int = 640,
     height: int = 360,
     fps: int = 15,
@@ -63,12 +65,12 @@ def generate_lesson_video(
     only once it is complete.
     """
     if seconds < 1:
-        raise ValueError("视频时长必须至少 1 秒")
+        raise ValueError(_("视频时长必须至少 1 秒"))
     if fps < 1:
-        raise ValueError("帧率必须至少为 1")
+        raise ValueError(_("帧率必须至少为 1"))
     # yuv420p subsamples chroma 2x2, so libx264 rejects odd dimensions.
     if width < 16 or height < 16 or width % 2 or height % 2:
-        raise ValueError("视频宽高必须是不小于 16 的偶数")
+        raise ValueError(_("视频宽高必须是不小于 16 的偶数"))
 
     target = Path(path)
     # Encode into a hidden sibling and rename, so a crash never leaves a half-written MP4
@@ -90,28 +92,30 @@ def probe_duration(path: str | os.PathLike[str]) -> float:
     filename = os.fspath(path)
     size = os.stat(filename).st_size  # FileNotFoundError propagates: that is a caller bug
     if size == 0:
-        raise ValueError("无法读取视频时长：文件为空")
+        raise ValueError(_("无法读取视频时长：文件为空"))
 
     try:
         # Only the local "file" protocol: playlist formats (HLS, etc.) in an uploaded file
         # must not make the server fetch URLs.
         with av.open(filename, container_options={"protocol_whitelist": "file"}) as container:
             if not container.streams.video:
-                raise ValueError("无法读取视频时长：文件中没有视频流")
+                raise ValueError(_("无法读取视频时长：文件中没有视频流"))
             duration = _duration_seconds(container)
             last_byte = _last_indexed_byte(container)
     except av.FFmpegError as exc:
         # strerror, not str(exc): the latter embeds the server-side path, and this message
         # may be shown to the person who uploaded the file.
         reason = exc.strerror or type(exc).__name__
-        raise ValueError(f"无法读取视频时长：无法解析媒体文件（{reason}）") from exc
+        raise ValueError(
+            _("无法读取视频时长：无法解析媒体文件（%(reason)s）") % {"reason": reason}
+        ) from exc
 
     if duration is None or not math.isfinite(duration) or duration <= 0:
-        raise ValueError("无法读取视频时长：文件中没有有效的时长信息")
+        raise ValueError(_("无法读取视频时长：文件中没有有效的时长信息"))
     # A faststart MP4 keeps its index at the front, so a cut-off upload still opens and
     # reports the full duration; the sample index tells us the data is really there.
     if last_byte > size:
-        raise ValueError("无法读取视频时长：文件不完整（可能上传或复制被中断）")
+        raise ValueError(_("无法读取视频时长：文件不完整（可能上传或复制被中断）"))
     return duration
 
 
@@ -227,7 +231,9 @@ class _Slide:
         if not cjk and not title.isascii():
             title = ASCII_FALLBACK_TITLE
         self.title = title
-        brand = "职培 Zhipei · 在线职业技能培训" if cjk else "Zhipei · online vocational training"
+        brand = (
+            _("职培 Zhipei · 在线职业技能培训") if cjk else "Zhipei · online vocational training"
+        )
 
         self.clock_font = _font(max(12, height // 5))
         self.total_font = _font(max(10, height // 16))

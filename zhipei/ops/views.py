@@ -10,6 +10,8 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from zhipei.accounts import services as account_services
@@ -55,7 +57,7 @@ def institution_new(request: HttpRequest) -> HttpResponse:
     form = InstitutionForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         inst = institution_create(by=request.user, request=request, **form.cleaned_data)  # type: ignore[arg-type]
-        messages.success(request, f"已创建机构：{inst.name}")
+        messages.success(request, _("已创建机构：%(name)s") % {"name": inst.name})
         return redirect("ops:institution_detail", pk=inst.pk)
     return render(request, "ops/institution_form.html", {"form": form})
 
@@ -115,7 +117,7 @@ def security(request: HttpRequest) -> HttpResponse:
 def account_unlock(request: HttpRequest, pk: int) -> HttpResponse:
     target = get_object_or_404(User, pk=pk)
     account_services.account_unlock(target=target, by=request.user, request=request)  # type: ignore[arg-type]
-    messages.success(request, f"已解锁账号 {target.username}")
+    messages.success(request, _("已解锁账号 %(username)s") % {"username": target.username})
     return redirect("ops:security")
 
 
@@ -124,7 +126,10 @@ def account_unlock(request: HttpRequest, pk: int) -> HttpResponse:
 def account_totp_reset(request: HttpRequest, pk: int) -> HttpResponse:
     target = get_object_or_404(User.objects.exclude(role=Role.TRAINEE), pk=pk)
     account_services.account_totp_reset(target=target, by=request.user, request=request)  # type: ignore[arg-type]
-    messages.success(request, f"已重置 {target.username} 的动态口令，下次登录时重新绑定")
+    messages.success(
+        request,
+        _("已重置 %(username)s 的动态口令，下次登录时重新绑定") % {"username": target.username},
+    )
     return redirect("ops:security")
 
 
@@ -167,9 +172,18 @@ def audit_verify(request: HttpRequest) -> HttpResponse:
         detail={"checked": report.checked, "first_bad_id": report.first_bad_id},
     )
     if report.ok:
-        messages.success(request, f"审计日志哈希链完整：已校验 {report.checked} 条记录")
+        messages.success(
+            request,
+            ngettext(
+                "审计日志哈希链完整：已校验 %(count)s 条记录",
+                "审计日志哈希链完整：已校验 %(count)s 条记录",
+                report.checked,
+            )
+            % {"count": report.checked},
+        )
     else:
         messages.error(
-            request, f"审计日志哈希链在第 {report.first_bad_id} 号记录处断裂，可能被篡改"
+            request,
+            _("审计日志哈希链在第 %(id)s 号记录处断裂，可能被篡改") % {"id": report.first_bad_id},
         )
     return redirect("ops:audit")

@@ -1,6 +1,7 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class PortalConfig(AppConfig):
     name = "zhipei.portal"
-    verbose_name = "监管端"
+    verbose_name = _("监管端")

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from itertools import chain, islice
-from typing import IO, Any, ClassVar
+from typing import IO, TYPE_CHECKING, Any, ClassVar
 
 from django.conf import settings
 from django.db import NotSupportedError, models
@@ -35,6 +35,8 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, Round
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from zhipei.accounts.models import TraineeProfile
 from zhipei.core.exports import csv_lines
@@ -45,6 +47,9 @@ from zhipei.faces.models import Decision, FaceAttempt, Purpose
 from zhipei.study import ledger
 from zhipei.study.models import LessonProgress, StudySegment, StudySession, UncreditedInterval
 from zhipei.study.selectors import xueshi
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 CHUNK_ROWS = 2000  # rows per fetch from the server-side cursor
 PROGRESS_EVERY = 5000  # rows between two progress updates of a job (one UPDATE each)
@@ -193,9 +198,11 @@ def _local(value: datetime | None) -> datetime | None:
     return timezone.localtime(value).replace(tzinfo=None, microsecond=0) if value else None
 
 
-def _label_case(field: str, labels: Iterable[tuple[str, str]], default: Any) -> Case:
+def _label_case(field: str, labels: Iterable[tuple[str, StrOrPromise]], default: Any) -> Case:
+    """The label of each code, in the active language (a lazy label becomes text here: a query
+    parameter must be a str)."""
     return Case(
-        *[When(**{field: code}, then=Value(label)) for code, label in labels],
+        *[When(**{field: code}, then=Value(str(label))) for code, label in labels],
         default=default,
         output_field=CharField(),
     )
@@ -207,13 +214,20 @@ def _label_case(field: str, labels: Iterable[tuple[str, str]], default: Any) -> 
 class Exporter:
     """One kind of export. Subclasses set the class attributes and implement count() and rows()."""
 
+    # Templates list the exporter classes: they must read these attributes, not call the class.
+    do_not_call_in_templates: ClassVar[bool] = True
     identifier: ClassVar[str]
-    verbose_name: ClassVar[str]
-    description: ClassVar[str] = ""
-    header: ClassVar[Sequence[str]]
+    verbose_name: ClassVar[StrOrPromise]
+    description: ClassVar[StrOrPromise] = ""
+    columns: ClassVar[Sequence[StrOrPromise]]  # the header's labels (lazy)
 
     def __init__(self, scope: ExportScope) -> None:
         self.scope = scope
+
+    @property
+    def header(self) -> list[str]:
+        """The header row in the active language, as text (csv and openpyxl want str)."""
+        return [str(label) for label in self.columns]
 
     def count(self) -> int:
         """The rows the export will have (one COUNT query; decides inline or background)."""
@@ -237,19 +251,19 @@ def register(cls: type[Exporter]) -> type[Exporter]:
 
 # --- 学习记录明细 ---------------------------------------------------------------------------------
 
-DETAIL_HEADER = [
-    "会话编号",
-    "姓名",
-    "身份证号（脱敏）",
-    "课程",
-    "课时",
-    "开始时间",
-    "结束时间",
-    "时长（秒）",
-    "是否计入有效学时",
-    "原因代码",
-    "未计入原因",
-    "会话结束方式",
+DETAIL_HEADER: list[StrOrPromise] = [
+    gettext_lazy("会话编号"),
+    gettext_lazy("姓名"),
+    gettext_lazy("身份证号（脱敏）"),
+    gettext_lazy("课程"),
+    gettext_lazy("课时"),
+    gettext_lazy("开始时间"),
+    gettext_lazy("结束时间"),
+    gettext_lazy("时长（秒）"),
+    gettext_lazy("是否计入有效学时"),
+    gettext_lazy("原因代码"),
+    gettext_lazy("未计入原因"),
+    gettext_lazy("会话结束方式"),
 ]
 _DETAIL_COLUMNS = [f"c{i}" for i in range(len(DETAIL_HEADER))]
 
@@ -262,8 +276,8 @@ def _session_outcome() -> Case:
         (StudySession.Status.AWAITING_FACE, StudySession.Status.AWAITING_FACE.label),
     ]
     return Case(
-        *[When(session__end_reason=code, then=Value(label)) for code, label in ended],
-        *[When(session__status=code, then=Value(label)) for code, label in running],
+        *[When(session__end_reason=code, then=Value(str(label))) for code, label in ended],
+        *[When(session__status=code, then=Value(str(label))) for code, label in running],
         default=Value(""),
         output_field=CharField(),
     )
@@ -272,9 +286,9 @@ def _session_outcome() -> Case:
 @register
 class DetailExporter(Exporter):
     identifier = "detail"
-    verbose_name = "学习记录明细"
-    description = "每个有效学习片段和每段未计时时间一行（含原因），按会话和时间排序。"
-    header = DETAIL_HEADER
+    verbose_name = gettext_lazy("学习记录明细")
+    description = gettext_lazy("每个有效学习片段和每段未计时时间一行（含原因），按会话和时间排序。")
+    columns = DETAIL_HEADER
 
     def _part(self, model: type[models.Model], *, credited: bool) -> QuerySet[Any]:
         columns: dict[str, Any] = {
@@ -286,7 +300,7 @@ class DetailExporter(Exporter):
             "c5": LocalDateTime("started_at"),
             "c6": LocalDateTime("ended_at"),
             "c7": Round("seconds", 1, output_field=FetchedNumberField()),
-            "c8": Value("是" if credited else "否"),
+            "c8": Value(_("是") if credited else _("否")),
             "c9": Value("") if credited else F("reason"),
             "c10": Value("")
             if credited
@@ -322,37 +336,37 @@ class DetailExporter(Exporter):
 
 # --- 学习记录汇总 ---------------------------------------------------------------------------------
 
-SUMMARY_HEADER = [
-    "姓名",
-    "身份证号（脱敏）",
-    "培训班",
-    "课程",
-    "有效学时（线上）",
-    "折算课堂学时（1:1）",
-    "要求学时",
-    "学时达标",
-    "完成课时数",
-    "学习次数",
-    "首次学习时间",
-    "最后学习时间",
-    "未计时合计（分钟）",
-    "未计时原因（分钟）",
-    "学习人脸核验通过次数",
-    "学习人脸核验未通过次数",
-    "最好成绩",
-    "是否及格",
+SUMMARY_HEADER: list[StrOrPromise] = [
+    gettext_lazy("姓名"),
+    gettext_lazy("身份证号（脱敏）"),
+    gettext_lazy("培训班"),
+    gettext_lazy("课程"),
+    gettext_lazy("有效学时（线上）"),
+    gettext_lazy("折算课堂学时（1:1）"),
+    gettext_lazy("要求学时"),
+    gettext_lazy("学时达标"),
+    gettext_lazy("完成课时数"),
+    gettext_lazy("学习次数"),
+    gettext_lazy("首次学习时间"),
+    gettext_lazy("最后学习时间"),
+    gettext_lazy("未计时合计（分钟）"),
+    gettext_lazy("未计时原因（分钟）"),
+    gettext_lazy("学习人脸核验通过次数"),
+    gettext_lazy("学习人脸核验未通过次数"),
+    gettext_lazy("最好成绩"),
+    gettext_lazy("是否及格"),
 ]
 
 
 @register
 class SummaryExporter(Exporter):
     identifier = "summary"
-    verbose_name = "学习记录汇总"
-    description = (
+    verbose_name = gettext_lazy("学习记录汇总")
+    description = gettext_lazy(
         "每名学员一行：有效学时及折算课堂学时、完成课时、学习次数、未计时原因、"
         "人脸核验和最好考试成绩。选择培训班时为该班全体学员。"
     )
-    header = SUMMARY_HEADER
+    columns = SUMMARY_HEADER
 
     # One grouped query per measure; the per-trainee results stay in dicts (a few numbers per
     # trainee: memory grows with the trainees, not with their records).
@@ -401,7 +415,7 @@ class SummaryExporter(Exporter):
             .values_list("trainee_id", "training_class__name")
         ):
             names.setdefault(trainee_id, []).append(name)
-        return {k: "、".join(v) for k, v in names.items()}
+        return {k: _("、").join(v) for k, v in names.items()}
 
     def _courses(self) -> dict[int, str]:
         titles: dict[int, list[str]] = {}
@@ -412,7 +426,7 @@ class SummaryExporter(Exporter):
             .distinct()
         ):
             titles.setdefault(trainee_id, []).append(title)
-        return {k: "、".join(v) for k, v in titles.items()}
+        return {k: _("、").join(v) for k, v in titles.items()}
 
     def _credited(self) -> dict[int, float]:
         return dict(
@@ -550,6 +564,7 @@ class SummaryExporter(Exporter):
         faces = self._face_checks()
         best = self._best_scores()
         required = self.required_xueshi()
+        yes, no = _("是"), _("否")
         for trainee_id, name, id_masked in self._trainees():
             hours = round(xueshi(credited.get(trainee_id, 0.0)), 2)
             n_sessions, first, last = sessions.get(trainee_id, (0, None, None))
@@ -564,7 +579,7 @@ class SummaryExporter(Exporter):
                 hours,
                 hours,
                 required if required is not None else "",
-                ("是" if hours >= required else "否") if required is not None else "",
+                (yes if hours >= required else no) if required is not None else "",
                 completed.get(trainee_id, 0),
                 n_sessions,
                 _local(first),
@@ -574,7 +589,7 @@ class SummaryExporter(Exporter):
                 passed,
                 failed,
                 score[0] if score else "",
-                ("是" if score[1] else "否") if score else "",
+                (yes if score[1] else no) if score else "",
             ]
 
 
@@ -582,7 +597,7 @@ def uncredited_text(seconds_by_reason: dict[str, float]) -> str:
     """ "页面隐藏或未在前台 12.5；暂停播放 3.0" (minutes), in the order of ledger.REASON_LABELS."""
     order = {code: i for i, code in enumerate(ledger.REASON_LABELS)}
     parts = sorted(seconds_by_reason.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0]))
-    return "；".join(
+    return _("；").join(
         f"{ledger.REASON_LABELS.get(code, code)} {seconds / 60:.1f}"
         for code, seconds in parts
         if seconds
@@ -595,9 +610,11 @@ def uncredited_text(seconds_by_reason: dict[str, float]) -> str:
 @register
 class ScoresExporter(Exporter):
     identifier = "scores"
-    verbose_name = "考试成绩"
-    description = "每次考试一行（与考试成绩页相同的列）。选择培训班时为该班学员在本班结业考试及其课程考试中的成绩。"
-    header = RESULT_HEADER
+    verbose_name = gettext_lazy("考试成绩")
+    description = gettext_lazy(
+        "每次考试一行（与考试成绩页相同的列）。选择培训班时为该班学员在本班结业考试及其课程考试中的成绩。"
+    )
+    columns = RESULT_HEADER
 
     def queryset(self) -> QuerySet[Attempt]:
         scope = self.scope

@@ -8,6 +8,7 @@ from datetime import datetime
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class ExportJob(models.Model):
@@ -16,10 +17,10 @@ class ExportJob(models.Model):
         XLSX = "xlsx", "Excel (xlsx)"
 
     class Status(models.TextChoices):
-        QUEUED = "queued", "排队中"
-        RUNNING = "running", "生成中"
-        DONE = "done", "已完成"
-        FAILED = "failed", "失败"
+        QUEUED = "queued", _("排队中")
+        RUNNING = "running", _("生成中")
+        DONE = "done", _("已完成")
+        FAILED = "failed", _("失败")
 
     institution = models.ForeignKey(
         "institutions.Institution", on_delete=models.PROTECT, related_name="+"
@@ -27,23 +28,25 @@ class ExportJob(models.Model):
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
-    exporter = models.CharField("导出内容", max_length=40)
+    exporter = models.CharField(_("导出内容"), max_length=40)
     # Ids and ISO dates only (zhipei.records.exporters.ExportScope.params): no personal data.
     params = models.JSONField(default=dict)
-    format = models.CharField("格式", max_length=10, choices=Format.choices)
-    status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.QUEUED)
-    rows_done = models.PositiveIntegerField("已生成行数", default=0)
-    rows_total = models.PositiveIntegerField("预计行数", default=0)  # a COUNT before the run
+    format = models.CharField(_("格式"), max_length=10, choices=Format.choices)
+    status = models.CharField(
+        _("状态"), max_length=10, choices=Status.choices, default=Status.QUEUED
+    )
+    rows_done = models.PositiveIntegerField(_("已生成行数"), default=0)
+    rows_total = models.PositiveIntegerField(_("预计行数"), default=0)  # a COUNT before the run
     file = models.CharField(max_length=200, blank=True)  # a default_storage name under exports/
-    created_at = models.DateTimeField("创建时间", default=timezone.now)
+    created_at = models.DateTimeField(_("创建时间"), default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField("完成时间", null=True, blank=True)
-    expires_at = models.DateTimeField("链接有效期至", null=True, blank=True)
-    error = models.CharField("失败原因", max_length=200, blank=True)
+    finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+    expires_at = models.DateTimeField(_("链接有效期至"), null=True, blank=True)
+    error = models.CharField(_("失败原因"), max_length=200, blank=True)
 
     class Meta:
-        verbose_name = "导出任务"
-        verbose_name_plural = "导出任务"
+        verbose_name = _("导出任务")
+        verbose_name_plural = _("导出任务")
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["requested_by", "-created_at"]),

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 
 from zhipei.accounts.models import User
 from zhipei.courses.models import Course, TrainingClass
@@ -47,7 +48,7 @@ def exporter_for_job(job: ExportJob) -> Exporter:
     """The job's exporter over its stored scope, fetched again within the job's institution."""
     cls = EXPORTERS.get(job.exporter)
     if cls is None:
-        raise ExportError("BAD_EXPORTER", "未知的导出内容")
+        raise ExportError("BAD_EXPORTER", _("未知的导出内容"))
     params: dict[str, Any] = job.params or {}
     try:
         scope = export_scope(
@@ -58,7 +59,7 @@ def exporter_for_job(job: ExportJob) -> Exporter:
             date_to=date.fromisoformat(params["to"]) if params.get("to") else None,
         )
     except Exception as exc:  # a class deleted since, or params not ours
-        raise ExportError("BAD_SCOPE", "导出范围已不存在，请重新导出") from exc
+        raise ExportError("BAD_SCOPE", _("导出范围已不存在，请重新导出")) from exc
     return cls(scope)
 
 

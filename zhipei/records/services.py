@@ -18,6 +18,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from zhipei.accounts.models import User
 from zhipei.audit.models import AuditEntry
@@ -48,7 +49,7 @@ def export_start(
     """Count the rows; at most ``EXPORT_INLINE_MAX_ROWS`` stream in the response, more become a
     background job (its task queued when the transaction commits). Audited either way."""
     if fmt not in ExportJob.Format.values:
-        raise ExportError("BAD_FORMAT", "不支持的导出格式")
+        raise ExportError("BAD_FORMAT", _("不支持的导出格式"))
     rows = exporter.count()
     inline = rows <= settings.EXPORT_INLINE_MAX_ROWS
     detail: dict[str, Any] = {
@@ -118,13 +119,13 @@ def export_job_run(*, job_id: int) -> ExportJob | None:
                 write_csv(out, exporter.header, progress)
         else:
             with os.fdopen(fd, "wb") as binary:
-                write_xlsx(binary, exporter.header, progress, title=exporter.verbose_name)
+                write_xlsx(binary, exporter.header, progress, title=str(exporter.verbose_name))
         name = f"exports/{job.institution_id}/{job.pk}-{secrets.token_hex(8)}.{job.format}"
         with open(path, "rb") as stored:
             saved = default_storage.save(name, _Spooled(stored, name=path))
     except Exception as exc:
         log.exception("export job %s failed", job_id)
-        message = exc.message if isinstance(exc, ExportError) else "生成文件时出错，请稍后重试"
+        message = exc.message if isinstance(exc, ExportError) else _("生成文件时出错，请稍后重试")
         ExportJob.objects.filter(pk=job_id).update(
             status=ExportJob.Status.FAILED, finished_at=timezone.now(), error=message[:200]
         )
@@ -185,5 +186,5 @@ def exports_purge(*, now: datetime | None = None) -> int:
     stale = now - timedelta(hours=settings.EXPORT_LINK_HOURS)
     ExportJob.objects.filter(
         status__in=[ExportJob.Status.QUEUED, ExportJob.Status.RUNNING], created_at__lt=stale
-    ).update(status=ExportJob.Status.FAILED, finished_at=now, error="任务未能完成，请重新导出")
+    ).update(status=ExportJob.Status.FAILED, finished_at=now, error=_("任务未能完成，请重新导出"))
     return deleted

@@ -12,7 +12,12 @@ timeout or a too-short segment takes it back (``void_after``), and the furthest 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from zhipei.lib.i18n import gettext_lazy
+
+if TYPE_CHECKING:
+    from django.utils.functional import _StrPromise
 
 # Why a second was not credited. Stable codes: they are stored and exported.
 DUPLICATE = "DUPLICATE"  # a sequence number already seen (replay, reordering): ignored
@@ -34,25 +39,26 @@ CONCURRENT = "CONCURRENT"  # the session was ended by one on another device or t
 ENDED = "ENDED"  # heartbeats after the session ended
 
 # What a person reads for each code (the console, exports, the dossier, the regulator): one
-# vocabulary, defined beside the codes.
-REASON_LABELS: dict[str, str] = {
-    HIDDEN: "页面隐藏或未在前台",
-    PAUSED: "暂停播放",
-    RATE: "倍速播放",
-    SEEK: "拖动进度超过已学位置",
-    REWATCH: "重复观看已计时内容",
-    STALLED: "播放停滞（缓冲或已播完）",
-    GAP: "心跳间隔过长",
-    FACE_PENDING: "等待开始人脸核验",
-    FACE_FAIL: "人脸抽查未通过（作废）",
-    QUIZ: "回答随堂问题",
-    QUIZ_TIMEOUT: "随堂问题超时未答",
-    IDLE: "长时间无操作（作废）",
-    DAILY_CAP: "超过每日学时上限",
-    SHORT_SEGMENT: "连续学习时间过短",
-    CONCURRENT: "在其他设备或页面学习",
-    ENDED: "会话结束后",
-    DUPLICATE: "重复或乱序的心跳",
+# vocabulary, defined beside the codes. Lazy translations: take str() of a label where it must be
+# a real string (SQL parameters, json.dumps, spreadsheets, PDFs).
+REASON_LABELS: dict[str, _StrPromise] = {
+    HIDDEN: gettext_lazy("页面隐藏或未在前台"),
+    PAUSED: gettext_lazy("暂停播放"),
+    RATE: gettext_lazy("倍速播放"),
+    SEEK: gettext_lazy("拖动进度超过已学位置"),
+    REWATCH: gettext_lazy("重复观看已计时内容"),
+    STALLED: gettext_lazy("播放停滞（缓冲或已播完）"),
+    GAP: gettext_lazy("心跳间隔过长"),
+    FACE_PENDING: gettext_lazy("等待开始人脸核验"),
+    FACE_FAIL: gettext_lazy("人脸抽查未通过（作废）"),
+    QUIZ: gettext_lazy("回答随堂问题"),
+    QUIZ_TIMEOUT: gettext_lazy("随堂问题超时未答"),
+    IDLE: gettext_lazy("长时间无操作（作废）"),
+    DAILY_CAP: gettext_lazy("超过每日学时上限"),
+    SHORT_SEGMENT: gettext_lazy("连续学习时间过短"),
+    CONCURRENT: gettext_lazy("在其他设备或页面学习"),
+    ENDED: gettext_lazy("会话结束后"),
+    DUPLICATE: gettext_lazy("重复或乱序的心跳"),
 }
 
 EPSILON = 1e-6

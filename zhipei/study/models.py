@@ -8,22 +8,23 @@ from typing import Any
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class StudySession(models.Model):
     class Status(models.TextChoices):
-        AWAITING_FACE = "awaiting_face", "等待人脸核验"
-        ACTIVE = "active", "学习中"
-        ENDED = "ended", "已结束"
+        AWAITING_FACE = "awaiting_face", _("等待人脸核验")
+        ACTIVE = "active", _("学习中")
+        ENDED = "ended", _("已结束")
 
     class EndReason(models.TextChoices):
-        LEFT = "left", "学员退出"
-        COMPLETED = "completed", "课时学完"
-        IDLE = "idle", "长时间无操作"
-        FACE_FAILED = "face_failed", "人脸核验连续失败（无效）"
-        CONCURRENT = "concurrent", "在其他设备或页面开始学习"
-        DAILY_CAP = "daily_cap", "达到每日学时上限"
-        ABANDONED = "abandoned", "连接中断"
+        LEFT = "left", _("学员退出")
+        COMPLETED = "completed", _("课时学完")
+        IDLE = "idle", _("长时间无操作")
+        FACE_FAILED = "face_failed", _("人脸核验连续失败（无效）")
+        CONCURRENT = "concurrent", _("在其他设备或页面开始学习")
+        DAILY_CAP = "daily_cap", _("达到每日学时上限")
+        ABANDONED = "abandoned", _("连接中断")
 
     trainee = models.ForeignKey(
         "accounts.TraineeProfile", on_delete=models.PROTECT, related_name="study_sessions"
@@ -41,17 +42,19 @@ class StudySession(models.Model):
         on_delete=models.PROTECT,
         related_name="study_sessions",
     )
-    device = models.CharField("设备标识", max_length=64)
+    device = models.CharField(_("设备标识"), max_length=64)
     user_agent = models.CharField(max_length=200, blank=True)
     status = models.CharField(
-        "状态", max_length=20, choices=Status.choices, default=Status.AWAITING_FACE
+        _("状态"), max_length=20, choices=Status.choices, default=Status.AWAITING_FACE
     )
-    end_reason = models.CharField("结束原因", max_length=20, choices=EndReason.choices, blank=True)
-    started_at = models.DateTimeField("开始时间", default=timezone.now)
-    ended_at = models.DateTimeField("结束时间", null=True, blank=True)
+    end_reason = models.CharField(
+        _("结束原因"), max_length=20, choices=EndReason.choices, blank=True
+    )
+    started_at = models.DateTimeField(_("开始时间"), default=timezone.now)
+    ended_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
     ledger = models.JSONField(default=dict)  # zhipei.study.ledger.State
-    credited_seconds = models.FloatField("有效时长（秒）", default=0)  # confirmed + provisional
-    confirmed_seconds = models.FloatField("已确认时长（秒）", default=0)
+    credited_seconds = models.FloatField(_("有效时长（秒）"), default=0)  # confirmed + provisional
+    confirmed_seconds = models.FloatField(_("已确认时长（秒）"), default=0)
     face_passed_at = models.DateTimeField(null=True, blank=True)
     next_face_at = models.DateTimeField(null=True, blank=True)
     face_due_at = models.DateTimeField(null=True, blank=True)
@@ -72,8 +75,8 @@ class StudySession(models.Model):
     version = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
-        verbose_name = "学习会话"
-        verbose_name_plural = "学习会话"
+        verbose_name = _("学习会话")
+        verbose_name_plural = _("学习会话")
         ordering = ["-started_at", "-id"]
         indexes = [
             models.Index(fields=["trainee", "status"]),
@@ -137,10 +140,10 @@ class UncreditedInterval(models.Model):
 
 class QuizAnswer(models.Model):
     class Outcome(models.TextChoices):
-        PENDING = "pending", "待回答"
-        CORRECT = "correct", "正确"
-        WRONG = "wrong", "错误"
-        TIMEOUT = "timeout", "超时未答"
+        PENDING = "pending", _("待回答")
+        CORRECT = "correct", _("正确")
+        WRONG = "wrong", _("错误")
+        TIMEOUT = "timeout", _("超时未答")
 
     session = models.ForeignKey(StudySession, on_delete=models.PROTECT, related_name="quiz_answers")
     question = models.ForeignKey(
@@ -164,9 +167,9 @@ class LessonProgress(models.Model):
         "accounts.TraineeProfile", on_delete=models.PROTECT, related_name="lesson_progress"
     )
     lesson = models.ForeignKey("courses.Lesson", on_delete=models.PROTECT, related_name="progress")
-    credited_seconds = models.FloatField("有效时长（秒）", default=0)
-    furthest_position = models.FloatField("最远有效位置", default=0)
-    completed_at = models.DateTimeField("完成时间", null=True, blank=True)
+    credited_seconds = models.FloatField(_("有效时长（秒）"), default=0)
+    furthest_position = models.FloatField(_("最远有效位置"), default=0)
+    completed_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -186,24 +189,26 @@ class SupervisionPolicy(models.Model):
         "institutions.Institution", on_delete=models.CASCADE, related_name="supervision_policy"
     )
     face_check_min_minutes = models.PositiveIntegerField(
-        "人脸抽查最短间隔（分钟）", null=True, blank=True
+        _("人脸抽查最短间隔（分钟）"), null=True, blank=True
     )
     face_check_max_minutes = models.PositiveIntegerField(
-        "人脸抽查最长间隔（分钟）", null=True, blank=True
+        _("人脸抽查最长间隔（分钟）"), null=True, blank=True
     )
     quiz_min_minutes = models.PositiveIntegerField(
-        "随堂问题最短间隔（分钟）", null=True, blank=True
+        _("随堂问题最短间隔（分钟）"), null=True, blank=True
     )
     quiz_max_minutes = models.PositiveIntegerField(
-        "随堂问题最长间隔（分钟）", null=True, blank=True
+        _("随堂问题最长间隔（分钟）"), null=True, blank=True
     )
-    idle_minutes = models.PositiveIntegerField("无操作提示（分钟）", null=True, blank=True)
-    daily_cap_xueshi = models.PositiveIntegerField("每日学时上限", null=True, blank=True)
-    min_segment_seconds = models.PositiveIntegerField("最短计时片段（秒）", null=True, blank=True)
+    idle_minutes = models.PositiveIntegerField(_("无操作提示（分钟）"), null=True, blank=True)
+    daily_cap_xueshi = models.PositiveIntegerField(_("每日学时上限"), null=True, blank=True)
+    min_segment_seconds = models.PositiveIntegerField(
+        _("最短计时片段（秒）"), null=True, blank=True
+    )
 
     class Meta:
-        verbose_name = "监管参数"
-        verbose_name_plural = "监管参数"
+        verbose_name = _("监管参数")
+        verbose_name_plural = _("监管参数")
 
     def __str__(self) -> str:
         return f"{self.institution_id}"

@@ -17,6 +17,7 @@ from django.db import Error, connection, transaction
 from django.db.models import Sum
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from zhipei.accounts.models import TraineeProfile
 from zhipei.audit.services import audit_log
@@ -86,7 +87,7 @@ def study_session_start(
     """A new session on ``device``; any other active session of the trainee ends (one device at
     a time). Time counts only after the start face check (``study_face_check``)."""
     if not lesson.media or lesson.duration_seconds <= 0:
-        raise StudyError("LESSON_NOT_READY", "该课时暂无可学习的内容", status=409)
+        raise StudyError("LESSON_NOT_READY", _("该课时暂无可学习的内容"), status=409)
     now = timezone.now()
     with transaction.atomic():
         # The trainee's row is the lock that makes "one session at a time" hold under races: two
@@ -98,7 +99,7 @@ def study_session_start(
         )
         for other in others:
             _finish(other, StudySession.EndReason.CONCURRENT, now)
-        progress, _ = LessonProgress.objects.get_or_create(trainee=trainee, lesson=lesson)
+        progress, _created = LessonProgress.objects.get_or_create(trainee=trainee, lesson=lesson)
         state = ledger.State(
             duration=float(lesson.duration_seconds),
             furthest=progress.furthest_position,
@@ -177,7 +178,7 @@ def heartbeat_record(
             return _answer(session, now)
         state = ledger.State.from_json(session.ledger)
         if beat.position > state.duration + 5:
-            raise StudyError("IMPOSSIBLE_POSITION", "播放位置超出视频时长")
+            raise StudyError("IMPOSSIBLE_POSITION", _("播放位置超出视频时长"))
         policy = policy_for(session.institution_id)
         if beat.interacted:
             session.last_activity_at = now
@@ -424,7 +425,7 @@ def _locked(
     try:
         return StudySession.objects.select_for_update(of=("self",)).get(pk=session_id, **owner)
     except StudySession.DoesNotExist:
-        raise StudyError("SESSION_NOT_FOUND", "学习会话不存在", status=404) from None
+        raise StudyError("SESSION_NOT_FOUND", _("学习会话不存在"), status=404) from None
 
 
 def _blocked_reason(
@@ -699,7 +700,7 @@ def study_face_check(
             session.ledger = state.to_json()
             session.save()
     if not live:
-        raise StudyError("SESSION_ENDED", "学习会话已结束", status=409)
+        raise StudyError("SESSION_ENDED", _("学习会话已结束"), status=409)
     purpose = Purpose.STUDY_START if session.face_passed_at is None else Purpose.STUDY_RECHECK
     # Recognition takes hundreds of milliseconds: not while holding the session's row lock.
     attempt = face_verify(
@@ -715,7 +716,7 @@ def study_face_check(
         session = _locked(session_id, trainee)
         if session.status == StudySession.Status.ENDED:
             raise StudyError(
-                "SESSION_ENDED", "学习会话已结束", status=409
+                "SESSION_ENDED", _("学习会话已结束"), status=409
             )  # the attempt stays on record
         now = timezone.now()
         policy = policy_for(session.institution_id)
@@ -760,9 +761,9 @@ def quiz_answer(
         session = _locked(session_id, trainee)
         quiz = session.quiz
         if quiz is None or quiz.pk != quiz_id or quiz.outcome != QuizAnswer.Outcome.PENDING:
-            raise StudyError("NO_SUCH_QUESTION", "该问题已失效", status=409)
+            raise StudyError("NO_SUCH_QUESTION", _("该问题已失效"), status=409)
         if not 0 <= choice < len(quiz.question.options):
-            raise StudyError("BAD_CHOICE", "选项不存在")
+            raise StudyError("BAD_CHOICE", _("选项不存在"))
         policy = policy_for(session.institution_id)
         state = ledger.State.from_json(session.ledger)
         late = now > quiz.deadline

@@ -8,6 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -51,7 +52,7 @@ def api_start(request: HttpRequest, lesson_id: int) -> JsonResponse:
     profile = user.trainee_profile
     lesson = lessons_for_trainee(profile).filter(pk=lesson_id).first()
     if lesson is None:
-        return api_error("LESSON_NOT_FOUND", "课时不存在", status=404)
+        return api_error("LESSON_NOT_FOUND", _("课时不存在"), status=404)
     try:
         session = services.study_session_start(
             trainee=profile,
@@ -89,7 +90,7 @@ def api_start(request: HttpRequest, lesson_id: int) -> JsonResponse:
 def api_heartbeat(request: HttpRequest, session_id: int) -> JsonResponse:
     claims = read_session_token(request.META.get("HTTP_X_STUDY_TOKEN", ""))
     if claims is None or claims.session_id != session_id:
-        return api_error("BAD_TOKEN", "学习凭证无效或已过期，请刷新页面", status=403)
+        return api_error("BAD_TOKEN", _("学习凭证无效或已过期，请刷新页面"), status=403)
     data = json_object(request)
     if isinstance(data, JsonResponse):
         return data
@@ -108,14 +109,16 @@ def api_heartbeat(request: HttpRequest, session_id: int) -> JsonResponse:
             interacted=_flag(data, "interacted"),
         )
     except ValueError as exc:
-        return api_error("BAD_FIELD", f"字段 {exc} 缺失或格式不正确", field=str(exc))
+        return api_error(
+            "BAD_FIELD", _("字段 %(field)s 缺失或格式不正确") % {"field": exc}, field=str(exc)
+        )
     if beat.position < 0 or not 0 < beat.rate <= 16:
         return api_error(
-            "IMPOSSIBLE_POSITION" if beat.position < 0 else "BAD_FIELD", "播放位置或倍速不合理"
+            "IMPOSSIBLE_POSITION" if beat.position < 0 else "BAD_FIELD", _("播放位置或倍速不合理")
         )
     sent_at = data.get("sent_at")
     if sent_at is not None and (not isinstance(sent_at, int | float) or sent_at < 0):
-        return api_error("BAD_TIME", "时间不合理")
+        return api_error("BAD_TIME", _("时间不合理"))
     try:
         answer = services.heartbeat_record(
             session_id=session_id, user_id=claims.user_id, trainee_id=claims.trainee_id, beat=beat
@@ -168,7 +171,7 @@ def api_quiz(request: HttpRequest, session_id: int) -> JsonResponse:
         or not isinstance(choice, int)
         or isinstance(choice, bool)
     ):
-        return api_error("BAD_FIELD", "字段 quiz 或 choice 格式不正确")
+        return api_error("BAD_FIELD", _("字段 quiz 或 choice 格式不正确"))
     try:
         return JsonResponse(
             services.quiz_answer(
@@ -219,7 +222,7 @@ def my_study(request: HttpRequest) -> HttpResponse:
             for ch in course.chapters.all()
             for lesson in ch.lessons.all()
         ]
-        credited = sum(p.credited_seconds for _, p in lessons if p)
+        credited = sum(p.credited_seconds for _lesson, p in lessons if p)
         courses.append(
             {
                 "course": course,

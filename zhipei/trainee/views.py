@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from zhipei.accounts import services
@@ -26,7 +27,7 @@ def trainee_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
     @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not consent_given(request.user, ConsentDocument.Kind.PERSONAL_INFO):  # type: ignore[arg-type]
-            messages.warning(request, "个人信息处理同意书已更新，请阅读并同意后继续使用")
+            messages.warning(request, _("个人信息处理同意书已更新，请阅读并同意后继续使用"))
             return redirect("trainee:consents")
         return view(request, *args, **kwargs)
 
@@ -75,7 +76,7 @@ def register(request: HttpRequest) -> HttpResponse:
         return redirect(home_url_name(request.user.role))
     consent = consent_current(ConsentDocument.Kind.PERSONAL_INFO)
     if consent is None:
-        raise Http404("尚未发布个人信息处理同意书")
+        raise Http404(_("尚未发布个人信息处理同意书"))
     form = TraineeRegisterForm(
         request.POST if request.method == "POST" else None,
         initial={"institution": request.GET.get("institution")},
@@ -85,7 +86,7 @@ def register(request: HttpRequest) -> HttpResponse:
         if not services.sms_code_verify(
             phone=data["phone"], purpose=SmsCode.Purpose.REGISTER, code=data["code"]
         ):
-            form.add_error("code", "验证码错误或已过期")
+            form.add_error("code", _("验证码错误或已过期"))
         else:
             try:
                 user = services.trainee_register(
@@ -100,7 +101,7 @@ def register(request: HttpRequest) -> HttpResponse:
                 form.add_error(None, exc.message)
             else:
                 login(request, user, backend="zhipei.accounts.backends.ZhipeiBackend")
-                messages.success(request, "注册成功，欢迎使用职培")
+                messages.success(request, _("注册成功，欢迎使用职培"))
                 return redirect("trainee:home")
     return render(
         request,
@@ -136,8 +137,8 @@ def consent_decide(request: HttpRequest, kind: str, action: str) -> HttpResponse
         raise Http404
     if action == "accept":
         services.consent_accept(user=user, document=document, request=request)
-        messages.success(request, f"已同意《{document.title}》")
+        messages.success(request, _("已同意《%(title)s》") % {"title": document.title})
     else:
         services.consent_withdraw(user=user, document=document, request=request)
-        messages.info(request, f"已撤回对《{document.title}》的同意")
+        messages.info(request, _("已撤回对《%(title)s》的同意") % {"title": document.title})
     return redirect("trainee:consents")

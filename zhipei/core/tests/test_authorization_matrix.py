@@ -44,6 +44,7 @@ def staff_only(members: set[str], ok: int = 200) -> dict[str, int]:
 MATRIX = {
     "health": ("get", None, expect(200)),
     "live": ("get", None, expect(200)),
+    "javascript_catalog": ("get", None, expect(200)),
     "trainee:home": ("get", None, group(expect(200), STAFF, 302)),
     "trainee:login": ("get", None, group(expect(302), {"anon"}, 200)),
     "trainee:register": ("get", None, group(expect(302), {"anon"}, 200)),

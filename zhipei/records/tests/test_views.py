@@ -18,7 +18,7 @@ from django.utils import timezone
 from conftest import client_for
 from zhipei.audit.models import AuditEntry
 from zhipei.courses.models import TrainingClass
-from zhipei.records.exporters import DETAIL_HEADER
+from zhipei.records.exporters import DETAIL_HEADER, EXPORTERS
 from zhipei.records.models import ExportJob
 from zhipei.records.services import exports_purge
 from zhipei.records.tests.helpers import (
@@ -204,6 +204,11 @@ def test_exports_page_lists_only_my_jobs(records, personas):
     assert reverse("console:export_job", args=[mine.pk]) in html
     assert len(re.findall(r'href="/console/records/exports/\d+/"', html)) == 1
     assert records.training_class.name in html  # the class list of the form
+    # What each export holds, and the job's kind (the exporter classes are callable: the
+    # template must read their attributes, not call them).
+    for exporter in EXPORTERS.values():
+        assert f"<strong>{exporter.verbose_name}</strong>：{exporter.description}" in html
+    assert f"<td>{EXPORTERS['detail'].verbose_name}</td>" in html
 
 
 # --- large exports run as a job --------------------------------------------------------------------

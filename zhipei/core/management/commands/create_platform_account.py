@@ -7,6 +7,7 @@ password is printed here, to the person with shell access, and must be changed a
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
 
 from zhipei.accounts.models import PLATFORM_ROLES, User
 from zhipei.accounts.services import staff_create
@@ -24,10 +25,11 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         if User.objects.filter(username__iexact=options["username"]).exists():
-            raise CommandError("用户名已被使用")
+            raise CommandError(_("用户名已被使用"))
         account = staff_create(
             username=options["username"], name=options["name"], role=options["role"], by=None
         )
         self.stdout.write(
-            f"{account.user.username} 的初始密码（首次登录须修改）：{account.password}"
+            _("%(username)s 的初始密码（首次登录须修改）：%(password)s")
+            % {"username": account.user.username, "password": account.password}
         )

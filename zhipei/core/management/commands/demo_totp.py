@@ -5,6 +5,7 @@ from typing import Any
 import pyotp
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
 
 from zhipei.accounts.models import User
 
@@ -20,5 +21,5 @@ class Command(BaseCommand):
             raise CommandError("demo_totp is disabled in production")
         user = User.objects.filter(username=options["username"]).first()
         if user is None or not user.totp_secret:
-            raise CommandError("没有这个工作人员账号，或尚未绑定动态口令")
+            raise CommandError(_("没有这个工作人员账号，或尚未绑定动态口令"))
         self.stdout.write(pyotp.TOTP(user.totp_secret).now())

@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 from django.db.models import F, TextField
 from django.db.models.functions import Cast
+from django.utils.translation import ngettext
 
 from zhipei.accounts.models import TraineeProfile, User, id_number_index, phone_index
 from zhipei.core.crypto import field_cipher, reset_crypto_caches
@@ -46,7 +47,12 @@ class Command(BaseCommand):
                         # Reading decrypted with whichever key; saving encrypts with the current one.
                         obj.save(update_fields=fields)
             self.stdout.write(
-                f"{model._meta.label}: {len(stale)} 行已用密钥 {cipher.current_key_id} 重新加密"
+                ngettext(
+                    "%(model)s: %(count)s 行已用密钥 %(key)s 重新加密",
+                    "%(model)s: %(count)s 行已用密钥 %(key)s 重新加密",
+                    len(stale),
+                )
+                % {"model": model._meta.label, "count": len(stale), "key": cipher.current_key_id}
             )
         self._reindex(batch)
 
@@ -70,4 +76,7 @@ class Command(BaseCommand):
                         id_number_index=id_number_index(p.id_number)
                     )
                     changed += 1
-        self.stdout.write(f"盲索引：{changed} 行已更新")
+        self.stdout.write(
+            ngettext("盲索引：%(count)s 行已更新", "盲索引：%(count)s 行已更新", changed)
+            % {"count": changed}
+        )

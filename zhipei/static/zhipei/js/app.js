@@ -5,7 +5,8 @@
      [data-dismiss]      close the surrounding .alert
      [data-copy="sel"]   copy the text of the element matching sel
      [data-nav-toggle]   open/close the phone menu named by aria-controls
-   Visible strings default to Chinese; templates may pass translated ones via data-msg-* attributes. */
+   Visible strings go through gettext() and interpolate() from the translation catalog (jsi18n/,
+   loaded before every script): the Chinese source text unless a catalog for the language has it. */
 (function () {
   'use strict';
 
@@ -13,20 +14,17 @@
   document.documentElement.classList.add('js');
 
   var TEXT = {
-    sending: '发送中…',
-    countdown: '{n} 秒后可重新获取',
-    network: '网络异常，请稍后重试',
-    failed: '请求失败，请刷新页面后重试',
-    phoneRequired: '请输入手机号',
-    copied: '已复制',
-    copyFailed: '复制失败，请手动选择复制',
+    sending: gettext('发送中…'),
+    countdown: gettext('%(n)s 秒后可重新获取'),
+    network: gettext('网络异常，请稍后重试'),
+    failed: gettext('请求失败，请刷新页面后重试'),
+    phoneRequired: gettext('请输入手机号'),
+    copied: gettext('已复制'),
+    copyFailed: gettext('复制失败，请手动选择复制'),
   };
 
   function msg(el, key, n) {
-    // data-msg-countdown="{n} 秒后可重新获取" etc. override the defaults (for translated templates).
-    var attr = 'msg' + key.charAt(0).toUpperCase() + key.slice(1);
-    var text = (el && el.dataset && el.dataset[attr]) || TEXT[key];
-    return n === undefined ? text : text.replace('{n}', String(n));
+    return n === undefined ? TEXT[key] : interpolate(TEXT[key], { n: n }, true);
   }
 
   /* ---------- Live region for short announcements (copy feedback etc.) ---------- */

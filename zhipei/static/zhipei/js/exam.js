@@ -33,9 +33,9 @@
       var options = { method: method, credentials: "same-origin", headers: { "X-CSRFToken": token, "Accept": "application/json" } };
       if (body !== undefined) { options.body = JSON.stringify(body); options.headers["Content-Type"] = "application/json"; }
       var response;
-      try { response = await fetch(url, options); } catch (e) { return { ok: false, code: "NETWORK", message: "网络异常，答案将在恢复后重试" }; }
+      try { response = await fetch(url, options); } catch (e) { return { ok: false, code: "NETWORK", message: gettext("网络异常，答案将在恢复后重试") }; }
       var data;
-      try { data = await response.json(); } catch (e) { data = { ok: false, code: "BAD_RESPONSE", message: "服务器返回异常" }; }
+      try { data = await response.json(); } catch (e) { data = { ok: false, code: "BAD_RESPONSE", message: gettext("服务器返回异常") }; }
       data.httpStatus = response.status;
       return data;
     }
@@ -62,9 +62,9 @@
         await window.ZhipeiFace.openCamera(faceVideo);
         cameraReady = true;
         faceButton.disabled = false;
-        faceStatus.textContent = "摄像头已就绪";
+        faceStatus.textContent = gettext("摄像头已就绪");
       } catch (e) {
-        faceStatus.textContent = "无法打开摄像头：考试需要摄像头进行人脸核验";
+        faceStatus.textContent = gettext("无法打开摄像头：考试需要摄像头进行人脸核验");
         return false;
       }
       return true;
@@ -77,7 +77,7 @@
     var queue = Promise.resolve();
     function saveAnswer(question, value, item) {
       pending += 1;
-      saved.textContent = "正在保存…";
+      saved.textContent = gettext("正在保存…");
       queue = queue.then(function () { return sendAnswer(question, value, item); });
       return queue;
     }
@@ -87,7 +87,7 @@
       pending -= 1;
       if (answer.ok) {
         item.dataset.saved = "1";
-        saved.textContent = "已保存 " + answer.saved + " 题";
+        saved.textContent = interpolate(gettext("已保存 %(n)s 题"), { n: answer.saved }, true);
         showError("");
         if (answer.face_due) { faceCheck(); }
         syncClock(answer.remaining);
@@ -118,7 +118,7 @@
         item.dataset.question = q.id;
         item.dataset.kind = q.kind;
         var stem = document.createElement("p");
-        stem.textContent = q.stem + "（" + q.score + " 分）";
+        stem.textContent = interpolate(gettext("%(stem)s（%(score)s 分）"), { stem: q.stem, score: q.score }, true);
         item.appendChild(stem);
         var given = state.answers[String(q.id)];
         if (q.kind === "fill") {
@@ -126,7 +126,7 @@
             var input = document.createElement("input");
             input.type = "text";
             input.maxLength = 200;
-            input.setAttribute("aria-label", "第 " + (n + 1) + " 题第 " + (b + 1) + " 空");
+            input.setAttribute("aria-label", interpolate(gettext("第 %(n)s 题第 %(b)s 空"), { n: n + 1, b: b + 1 }, true));
             input.value = given && given[b] ? given[b] : "";
             input.addEventListener("change", function () { saveAnswer(q.id, fillValue(item), item); });
             item.appendChild(input);
@@ -150,7 +150,7 @@
         }
         list.appendChild(item);
       });
-      saved.textContent = "已保存 " + Object.keys(state.answers).length + " 题";
+      saved.textContent = interpolate(gettext("已保存 %(n)s 题"), { n: Object.keys(state.answers).length }, true);
     }
 
     /* --- clock ------------------------------------------------------------------------- */
@@ -169,7 +169,7 @@
 
     async function submit(timeUp) {
       if (finished) { return; }
-      if (!timeUp && !window.confirm("确定交卷吗？交卷后不能再修改答案。")) { return; }
+      if (!timeUp && !window.confirm(gettext("确定交卷吗？交卷后不能再修改答案。"))) { return; }
       // Let answers in flight land first (the server still refuses any after the deadline).
       for (var i = 0; i < 20 && pending > 0; i++) { await new Promise(function (r) { setTimeout(r, 100); }); }
       var answer = await call("POST", api("submit"));
@@ -185,15 +185,15 @@
       panel.hidden = false;
       panel.dataset.purpose = "exam_recheck";
       panel.dataset.url = api("face");
-      faceTitle.textContent = "人脸抽查（请在 " + root.dataset.responseSeconds + " 秒内完成）";
+      faceTitle.textContent = interpolate(gettext("人脸抽查（请在 %(n)s 秒内完成）"), { n: root.dataset.responseSeconds }, true);
       panel.scrollIntoView({ behavior: "smooth", block: "start" });
       if (!(await openCamera())) { checking = false; return; }
-      faceButton.textContent = "开始核验";
+      faceButton.textContent = gettext("开始核验");
       faceButton.disabled = false;
       faceButton.onclick = async function () {
         faceButton.disabled = true;
         var answer;
-        try { answer = await window.ZhipeiFace.captureAndSubmit(panel, faceVideo); } catch (e) { answer = { ok: false, message: "网络异常，请重试" }; }
+        try { answer = await window.ZhipeiFace.captureAndSubmit(panel, faceVideo); } catch (e) { answer = { ok: false, message: gettext("网络异常，请重试") }; }
         faceStatus.textContent = answer.message || "";
         panel.dataset.result = answer.decision || answer.code || "";
         if (answer.status === "submitted" || handleClosed(answer)) { finish(answer.result_url); return; }
@@ -250,7 +250,7 @@
       if (attempt) { return; }
       faceButton.disabled = true;
       var answer;
-      try { answer = await window.ZhipeiFace.captureAndSubmit(panel, faceVideo); } catch (e) { answer = { ok: false, message: "网络异常，请重试" }; }
+      try { answer = await window.ZhipeiFace.captureAndSubmit(panel, faceVideo); } catch (e) { answer = { ok: false, message: gettext("网络异常，请重试") }; }
       faceStatus.textContent = answer.message || "";
       panel.dataset.result = answer.decision || answer.code || "";
       if (!answer.ok) { faceButton.disabled = false; return; }

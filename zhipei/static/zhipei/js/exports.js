@@ -28,7 +28,7 @@
     var finished = state.status === 'done' || state.status === 'failed';
     show(part(root, 'wait'), !finished);
     var error = part(root, 'error');
-    if (state.status === 'failed') error.textContent = state.error || '导出失败';
+    if (state.status === 'failed') error.textContent = state.error || gettext('导出失败');
     show(error, state.status === 'failed');
     show(part(root, 'expired'), !!state.expired);
     if (state.download_url) {
@@ -56,7 +56,7 @@
         .catch(function () {
           failures += 1;
           if (failures >= MAX_FAILURES) {
-            part(root, 'label').textContent = '无法获取进度，请刷新页面';
+            part(root, 'label').textContent = gettext('无法获取进度，请刷新页面');
             return;
           }
           window.setTimeout(tick, POLL_MS);

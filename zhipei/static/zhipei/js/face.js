@@ -26,7 +26,7 @@
       headers: { "X-CSRFToken": token, "Accept": "application/json" }
     });
     var data;
-    try { data = await response.json(); } catch (e) { data = { ok: false, code: "BAD_RESPONSE", message: "服务器返回异常，请稍后重试" }; }
+    try { data = await response.json(); } catch (e) { data = { ok: false, code: "BAD_RESPONSE", message: gettext("服务器返回异常，请稍后重试") }; }
     data.httpStatus = response.status;
     return data;
   }
@@ -52,7 +52,7 @@
         await sleep(1200);
       }
     }
-    if (status) { status.textContent = "正在采集，请保持在画面中…"; }
+    if (status) { status.textContent = gettext("正在采集，请保持在画面中…"); }
     var canvas = document.createElement("canvas");
     var body = new FormData();
     body.append("purpose", purpose);
@@ -60,7 +60,7 @@
       body.append("frames", await grab(video, canvas), "frame" + i + ".jpg");
       if (i < frames - 1) { await sleep(interval); }
     }
-    if (status) { status.textContent = "正在核验…"; }
+    if (status) { status.textContent = gettext("正在核验…"); }
     return postForm(root.dataset.url, body, token);
   }
 
@@ -81,11 +81,11 @@
     try {
       await openCamera(video);
     } catch (e) {
-      status.textContent = "无法打开摄像头：请允许浏览器使用摄像头，或换用带摄像头的设备";
+      status.textContent = gettext("无法打开摄像头：请允许浏览器使用摄像头，或换用带摄像头的设备");
       root.dataset.state = "no-camera";
       return;
     }
-    status.textContent = "摄像头已就绪";
+    status.textContent = gettext("摄像头已就绪");
     root.dataset.state = "ready";
     button.disabled = false;
     button.addEventListener("click", async function () {
@@ -95,7 +95,7 @@
       try {
         answer = await captureAndSubmit(root, video);
       } catch (e) {
-        answer = { ok: false, code: "NETWORK", message: "网络异常，请稍后重试" };
+        answer = { ok: false, code: "NETWORK", message: gettext("网络异常，请稍后重试") };
       }
       status.textContent = answer.message || "";
       status.classList.toggle("is-ok", !!answer.ok);

@@ -54,7 +54,7 @@
       // An attempt never changes: its id says everything the cell shows.
       sig: function (r) { return r.face ? String(r.face.id) : ""; },
       fill: function (td, r) {
-        if (!r.face) { td.replaceChildren(el("span", "muted", "尚无核验")); return; }
+        if (!r.face) { td.replaceChildren(el("span", "muted", gettext("尚无核验"))); return; }
         var nodes = [];
         if (r.face.image) {
           var link = el("a");
@@ -62,7 +62,7 @@
           link.target = "_blank";
           link.rel = "noopener";
           var img = el("img", "live-thumb");
-          img.alt = "人脸核验图像";
+          img.alt = gettext("人脸核验图像");
           img.loading = "lazy";
           img.width = 64;
           img.height = 48;
@@ -165,13 +165,13 @@
       if (!data.rows.length && !empty) {
         var row = el("tr");
         row.dataset.liveEmpty = "";
-        var cell = el("td", "empty", "当前没有学员在学习");
+        var cell = el("td", "empty", gettext("当前没有学员在学习"));
         cell.colSpan = 8;
         row.appendChild(cell);
         body.appendChild(row);
       }
       var now = new Date();
-      say("已更新 " + now.toLocaleTimeString("zh-CN", { hour12: false }) + " · 每 " + refresh / 1000 + " 秒自动刷新");
+      say(interpolate(gettext("已更新 %(time)s · 每 %(n)s 秒自动刷新"), { time: now.toLocaleTimeString(document.documentElement.lang || undefined, { hour12: false }), n: refresh / 1000 }, true));
     }
 
     function stop(text) {
@@ -185,7 +185,7 @@
       timer = null;
       if (stopped || inFlight || document.hidden) { return; }
       if (Date.now() - lastInput > idleLimit) {
-        stop("长时间无操作，已暂停自动刷新。");
+        stop(gettext("长时间无操作，已暂停自动刷新。"));
         return;
       }
       inFlight = true;
@@ -198,16 +198,16 @@
         var data = null;
         try { data = await response.json(); } catch (e) { data = null; }
         if (response.status === 401 || response.type === "opaqueredirect" || response.status === 403) {
-          stop((data && data.message) || "登录已失效，请刷新页面后重新登录。");
+          stop((data && data.message) || gettext("登录已失效，请刷新页面后重新登录。"));
           return;
         }
         if (!response.ok || !data || !data.ok) {
-          say((data && data.message) || "刷新失败，稍后自动重试");
+          say((data && data.message) || gettext("刷新失败，稍后自动重试"));
         } else {
           render(data);
         }
       } catch (e) {
-        say("网络异常，稍后自动重试");
+        say(gettext("网络异常，稍后自动重试"));
       } finally {
         inFlight = false;
       }
@@ -222,7 +222,7 @@
       if (document.hidden) {
         clearTimeout(timer);
         timer = null;
-        say("页面不在前台，已暂停刷新");
+        say(gettext("页面不在前台，已暂停刷新"));
       } else if (!stopped) {
         poll();
       }

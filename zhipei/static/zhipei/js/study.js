@@ -90,7 +90,7 @@
         data.httpStatus = response.status;
         return data;
       } catch (e) {
-        return { ok: false, code: "NETWORK", message: "网络异常，正在重试…" };
+        return { ok: false, code: "NETWORK", message: gettext("网络异常，正在重试…") };
       }
     }
 
@@ -104,13 +104,13 @@
       if (video.playbackRate !== 1) {
         maxRate = Math.max(maxRate, video.playbackRate);
         video.playbackRate = 1;
-        say("仅支持正常速度播放，倍速期间不计时");
+        say(gettext("仅支持正常速度播放，倍速期间不计时"));
       }
     });
     video.addEventListener("seeking", function () {
       if (video.currentTime > allowedMax + 1) {
         video.currentTime = allowedMax;
-        say("不能拖动到尚未学习的位置");
+        say(gettext("不能拖动到尚未学习的位置"));
       }
     });
     video.addEventListener("timeupdate", function () {
@@ -122,9 +122,9 @@
       clock.textContent = clockText(video.currentTime);
     });
     video.addEventListener("ended", function () { heartbeat(); });
-    var playLabel = doc ? "开始阅读" : "播放";
+    var playLabel = doc ? gettext("开始阅读") : gettext("播放");
     playButton.textContent = playLabel;
-    video.addEventListener("play", function () { playButton.textContent = "暂停"; });
+    video.addEventListener("play", function () { playButton.textContent = gettext("暂停"); });
     video.addEventListener("pause", function () { playButton.textContent = playLabel; });
     playButton.addEventListener("click", function () {
       if (blocked || ended) { return; }
@@ -134,7 +134,7 @@
       if (!session || ended) { return; }
       await heartbeat();
       var answer = await send(url("end/"), new FormData(), false);
-      finish("已结束本次学习，有效时长 " + Math.round(answer.credited || 0) + " 秒");
+      finish(interpolate(gettext("已结束本次学习，有效时长 %(n)s 秒"), { n: Math.round(answer.credited || 0) }, true));
     });
     window.addEventListener("pagehide", function () {
       if (!session || ended) { return; }
@@ -192,11 +192,11 @@
       var slack = (answer.heartbeat_seconds || 10) * 2 + 5;
       if (video.currentTime > furthest + slack && !video.seeking) {
         video.currentTime = furthest;
-        say("部分学习时间未被认可（人脸核验未通过或答题错误），已回到有效学习位置");
+        say(gettext("部分学习时间未被认可（人脸核验未通过或答题错误），已回到有效学习位置"));
       }
       allowedMax = Math.min(Math.max(allowedMax, furthest), furthest + slack);
       if (answer.status === "ended") {
-        finish("学习已结束：" + answer.end_message);
+        finish(interpolate(gettext("学习已结束：%(reason)s"), { reason: answer.end_message }, true));
         return;
       }
       if (answer.face_check) { askFace(faceStarted); }
@@ -216,12 +216,12 @@
           await window.ZhipeiFace.openCamera(faceVideo);
           cameraReady = true;
         } catch (e) {
-          faceStatus.textContent = "无法打开摄像头，无法计时。请允许使用摄像头，或联系机构使用非人脸核验方式";
+          faceStatus.textContent = gettext("无法打开摄像头，无法计时。请允许使用摄像头，或联系机构使用非人脸核验方式");
           return;
         }
       }
       faceButton.disabled = false;
-      faceStatus.textContent = automatic ? "请正对摄像头，即将进行人脸抽查" : "请点击“开始核验”，核验通过后开始计时";
+      faceStatus.textContent = automatic ? gettext("请正对摄像头，即将进行人脸抽查") : gettext("请点击“开始核验”，核验通过后开始计时");
       if (automatic) { setTimeout(checkFace, 1500); }
     }
 
@@ -238,20 +238,20 @@
         faceStarted = true;
         facePanel.hidden = true;
         setBlocked(false);
-        say("人脸核验通过，请点击播放开始学习");
+        say(gettext("人脸核验通过，请点击播放开始学习"));
         root.dataset.state = "studying";
       } else if (answer.status === "ended") {
-        finish("人脸核验连续失败，本次学习无效");
+        finish(gettext("人脸核验连续失败，本次学习无效"));
       } else if (answer.code === "NOT_ENROLLED" || answer.code === "NO_CONSENT") {
         var link = document.createElement("a");
         link.href = "/face/";
-        link.textContent = "前往人脸采集";
+        link.textContent = gettext("前往人脸采集");
         faceStatus.appendChild(document.createTextNode(" "));
         faceStatus.appendChild(link);
-        say("尚未完成人脸采集，完成后才能开始计时");
+        say(gettext("尚未完成人脸采集，完成后才能开始计时"));
       } else {
         faceButton.disabled = false;
-        say("人脸核验未通过，暂停计时：" + (answer.message || ""));
+        say(interpolate(gettext("人脸核验未通过，暂停计时：%(reason)s"), { reason: answer.message || "" }, true));
       }
       heartbeat();
     }
@@ -259,7 +259,7 @@
 
     function showQuiz(quiz) {
       if (!quiz) { quizBox.hidden = true; quizId = null; return; }
-      quizBox.querySelector("[data-quiz-left]").textContent = "剩余 " + quiz.seconds_left + " 秒";
+      quizBox.querySelector("[data-quiz-left]").textContent = interpolate(gettext("剩余 %(n)s 秒"), { n: quiz.seconds_left }, true);
       if (quizId === quiz.id) { return; }
       quizId = quiz.id;
       video.pause();
@@ -273,7 +273,7 @@
         button.textContent = String.fromCharCode(65 + index) + ". " + text;
         button.addEventListener("click", async function () {
           var answer = await send(url("quiz/"), { quiz: quiz.id, choice: index }, true);
-          say(answer.correct ? "回答正确，继续学习" : (answer.message || "回答错误，请再答一题"));
+          say(answer.correct ? gettext("回答正确，继续学习") : (answer.message || gettext("回答错误，请再答一题")));
           quizId = null;
           handle(answer);
         });
@@ -284,7 +284,7 @@
 
     function showIdle(prompt) {
       if (!prompt) { idleBox.hidden = true; return; }
-      idleBox.querySelector("[data-idle-left]").textContent = prompt.seconds_left + " 秒内无响应将结束本次学习";
+      idleBox.querySelector("[data-idle-left]").textContent = interpolate(gettext("%(n)s 秒内无响应将结束本次学习"), { n: prompt.seconds_left }, true);
       idleBox.hidden = false;
     }
     idleBox.querySelector("[data-idle-confirm]").addEventListener("click", async function () {
@@ -296,7 +296,7 @@
       var form = new FormData();
       form.append("device", deviceId());
       var answer = await send(root.dataset.startUrl, form, false);
-      if (!answer.ok) { say(answer.message || "无法开始学习"); return; }
+      if (!answer.ok) { say(answer.message || gettext("无法开始学习")); return; }
       session = answer.session;
       studyToken = answer.token;
       root.dataset.session = session;
@@ -310,7 +310,7 @@
           if (furthest > 0 && furthest < video.duration) { video.currentTime = furthest; }
         }, { once: true });
       }
-      say("请先完成人脸核验，核验通过后开始计时");
+      say(gettext("请先完成人脸核验，核验通过后开始计时"));
       root.dataset.state = "face";
       askFace(false);
       timer = setInterval(heartbeat, (answer.heartbeat_seconds || 10) * 1000);
