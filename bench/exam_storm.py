@@ -11,13 +11,16 @@ Method (one run, one server; the harness is bench/harness.py, shared with bench/
    open now for 60 minutes; N trainees, each with a logged-in Django session written to the
    session store and an exam-start face match recorded just before the storm ("their face
    checks already passed": recognition itself is measured by bench/face_verify.py).
-2. Start. Every trainee opens a connection and POSTs /exams/api/<exam>/start/ at the same
+2. Yardstick. Every trainee at the same moment POSTs an answer to an attempt that does not
+   exist: login session and user loaded, one query, a JSON 404 (``auth_floor_*``): the least an
+   authenticated request costs, so the floor under any start's latency in the same storm.
+3. Start. Every trainee opens a connection and POSTs /exams/api/<exam>/start/ at the same
    moment (one asyncio.gather); latency runs from writing the request to reading the whole
    answer, connecting included. Every answer must be HTTP 200 with a paper of 45 questions.
-3. Autosave. For --seconds, every trainee saves one answer (a valid one, to the next question
+4. Autosave. For --seconds, every trainee saves one answer (a valid one, to the next question
    of their paper) every 10 s, their first save at a random moment of the first 10 s (open
    loop: the rate is what the trainees ask, the latency what the server gives).
-4. Grading. Every trainee POSTs /submit/ at the same moment; the server grades each attempt
+5. Grading. Every trainee POSTs /submit/ at the same moment; the server grades each attempt
    (objective items, fill-ins normalised) and writes the score. ``grading_per_s`` = attempts
    submitted and graded / seconds from the first request to the last answer.
 
@@ -252,11 +255,12 @@ WARM_PATH = "/exams/api/attempts/0/answer/"  # no such attempt: a 404 after the 
 WARM_BODY = b'{"question": 1, "value": [0]}'
 
 
-async def warm_up(trainees: list[Trainee], port: int, workers: int) -> None:
-    """Every worker process imports and connects lazily: a few authenticated requests per
-    worker first, so that the storm measures the exam, not the server's first breath."""
+async def warm_up(trainees: list[Trainee], port: int, workers: int, threads: int) -> None:
+    """Every worker process imports, and every thread connects to the database, lazily: three
+    authenticated requests per thread first, all at once, so that the storm measures the exam,
+    not the server's first breath."""
     stats = PhaseStats()
-    conns = [HttpConnection(port) for _ in range(workers * 4)]
+    conns = [HttpConnection(port) for _ in range(workers * threads * 3)]
     await asyncio.gather(
         *(
             timed(c, post(WARM_PATH, trainees[n % len(trainees)], WARM_BODY), stats)
@@ -267,6 +271,29 @@ async def warm_up(trainees: list[Trainee], port: int, workers: int) -> None:
         conn.close()
     if stats.statuses.get(404, 0) != len(conns):
         raise BenchError(f"warm-up requests answered {dict(stats.statuses)}, expected 404s")
+
+
+async def floor_phase(trainees: list[Trainee], port: int, master: int) -> PhaseStats:
+    """The yardstick: every trainee at the same moment sends the least an authenticated API
+    request does (login session, user, one query for an attempt that does not exist, a JSON
+    404). No exam start can answer sooner than this under the same storm."""
+    stats = PhaseStats()
+    conns = [HttpConnection(port) for _ in trainees]
+    try:
+        with measured(stats, master):
+            await asyncio.gather(
+                *(
+                    timed(c, post(WARM_PATH, t, WARM_BODY), stats)
+                    for t, c in zip(trainees, conns, strict=True)
+                )
+            )
+    finally:
+        for conn in conns:
+            conn.close()
+    if stats.statuses.get(404, 0) != len(trainees):
+        raise BenchError(f"yardstick requests answered {dict(stats.statuses)}, expected 404s")
+    stats.ok = len(trainees)  # the expected answer here is the 404: count it as the phase's "ok"
+    return stats
 
 
 async def submit_phase(trainees: list[Trainee], port: int, master: int) -> PhaseStats:
@@ -330,11 +357,15 @@ def main() -> int:
             server = Gunicorn(args.workers, args.threads, Path(data_dir) / "gunicorn.log")
             try:
                 server.start()
-                asyncio.run(warm_up(trainees, server.port, args.workers))
+                asyncio.run(warm_up(trainees, server.port, args.workers, args.threads))
                 record_face_matches(exam_id, trainees)
+                master = server.proc.pid if server.proc else 0
+
+                log(f"yardstick: {args.trainees} authenticated 404s at the same moment")
+                floor = asyncio.run(floor_phase(trainees, server.port, master))
+                log(describe("yardstick", floor))
 
                 log(f"start: {args.trainees} trainees at the same moment")
-                master = server.proc.pid if server.proc else 0
                 starts = asyncio.run(start_phase(exam_id, trainees, server.port, master))
                 log(describe("start", starts))
                 short = [t for t in trainees if len(t.questions) != sum(r["count"] for r in RULES)]
@@ -361,6 +392,8 @@ def main() -> int:
                     "exam_start_p99_ms": f"{starts.percentile_ms(0.99):.1f}",
                     "exam_start_errors": starts.errors,
                     "exam_start_server_cpu_ms": f"{starts.cpu_ms_per_answer():.2f}",
+                    "auth_floor_p99_ms": f"{floor.percentile_ms(0.99):.1f}",
+                    "auth_floor_server_cpu_ms": f"{floor.cpu_ms_per_answer():.2f}",
                     "autosave_rps": f"{saves.rps:.1f}",
                     "autosave_p50_ms": f"{saves.percentile_ms(0.5):.1f}",
                     "autosave_p99_ms": f"{saves.percentile_ms(0.99):.1f}",

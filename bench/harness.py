@@ -523,12 +523,14 @@ def report(results: dict[str, object]) -> None:
 
 def login_headers(user: Any) -> str:
     """The Cookie and X-CSRFToken header lines of a logged-in Django session for ``user``,
-    written straight to the session store (no login views)."""
+    written straight to the configured session store, as a login writes it (no login views; with
+    Redis, the session is in its cache too)."""
     import string
+    from importlib import import_module
 
-    from django.contrib.sessions.backends.db import SessionStore
+    from django.conf import settings
 
-    store = SessionStore()
+    store = import_module(settings.SESSION_ENGINE).SessionStore()
     store["_auth_user_id"] = str(user.pk)
     store["_auth_user_backend"] = BACKEND
     store["_auth_user_hash"] = user.get_session_auth_hash()

@@ -22,6 +22,10 @@ Method (one run, one server):
    time since the learner's baseline heartbeat (playing at 1x), seq counts up, ``interacted``
    is true. The client is raw HTTP/1.1 on asyncio streams, one process, one thread.
 4. No-op. The same number of clients GET /livez (no database, no session) for as long.
+   Then, as a yardstick, GET /healthz for as long: one ``SELECT 1`` round trip to PostgreSQL
+   and a JSON answer, the least any request that touches the database does
+   (``roundtrip_to_noop_ratio``: the ceiling of ``heartbeat_to_noop_ratio`` for a heartbeat
+   that reads or writes PostgreSQL even once).
 5. Rows. Rows in study_studysegment, study_uncreditedinterval, study_quizanswer,
    audit_auditentry and faces_faceattempt are counted before the baseline heartbeats and again
    after every session has been ended with ``study_session_end`` (which confirms the
@@ -328,8 +332,11 @@ async def heartbeat_phase(
             conn.close()
 
 
-async def noop_phase(clients: int, port: int, seconds: float, master: int) -> PhaseStats:
-    request = b"GET /livez HTTP/1.1\r\nHost: %s\r\n\r\n" % HOST.encode()
+async def get_phase(
+    path: str, expect: bytes, clients: int, port: int, seconds: float, master: int
+) -> PhaseStats:
+    """``clients`` closed loops of GET ``path``; an answer other than ``expect`` is counted."""
+    request = b"GET %s HTTP/1.1\r\nHost: %s\r\n\r\n" % (path.encode(), HOST.encode())
     stats = PhaseStats()
     conns = [HttpConnection(port) for _ in range(clients)]
 
@@ -338,7 +345,7 @@ async def noop_phase(clients: int, port: int, seconds: float, master: int) -> Ph
             if time.monotonic() >= deadline:
                 return
             answer = await timed(conn, request, stats)
-            if answer is not None and answer[0] == 200 and answer[1] != b"ok":
+            if answer is not None and answer[0] == 200 and answer[1] != expect:
                 stats.not_active += 1
 
     try:
@@ -402,10 +409,25 @@ def main() -> int:
                 log(study_summary(learners))
 
                 log(f"no-op: {args.learners} clients GET /livez for {args.seconds:g} s")
-                noop = asyncio.run(noop_phase(args.learners, server.port, args.seconds, master))
+                noop = asyncio.run(
+                    get_phase("/livez", b"ok", args.learners, server.port, args.seconds, master)
+                )
                 log(describe("no-op", noop))
-                if noop.not_active:
-                    log(f"WARNING: {noop.not_active} /livez answers were 200 but not 'ok'")
+                log(f"one round trip: {args.learners} clients GET /healthz for {args.seconds:g} s")
+                floor = asyncio.run(
+                    get_phase(
+                        "/healthz",
+                        b'{"ok": true}',
+                        args.learners,
+                        server.port,
+                        args.seconds,
+                        master,
+                    )
+                )
+                log(describe("one round trip", floor))
+                for name, phase in (("/livez", noop), ("/healthz", floor)):
+                    if phase.not_active:
+                        log(f"WARNING: {phase.not_active} {name} answers were 200 but unexpected")
 
                 server.log_problems()
 
@@ -418,8 +440,11 @@ def main() -> int:
                     "noop_rps": f"{noop.rps:.1f}",
                     "noop_p99_ms": f"{noop.percentile_ms(0.99):.2f}",
                     "heartbeat_to_noop_ratio": f"{beats.rps / noop.rps:.3f}" if noop.rps else "nan",
+                    "roundtrip_rps": f"{floor.rps:.1f}",
+                    "roundtrip_to_noop_ratio": f"{floor.rps / noop.rps:.3f}" if noop.rps else "nan",
                     "heartbeat_server_cpu_ms": f"{beats.cpu_ms_per_answer():.2f}",
                     "noop_server_cpu_ms": f"{noop.cpu_ms_per_answer():.2f}",
+                    "roundtrip_server_cpu_ms": f"{floor.cpu_ms_per_answer():.2f}",
                     "db_rows_per_study_hour": f"{sum(added.values()) / study_hours:.1f}",
                     "learners": args.learners,
                     "seconds": f"{args.seconds:g}",
