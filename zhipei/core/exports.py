@@ -9,7 +9,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import IO, TYPE_CHECKING, Any
 
 from django.http import FileResponse, HttpResponse, StreamingHttpResponse
-from django.utils.functional import Promise
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 
@@ -53,31 +52,29 @@ def csv_lines(header: Sequence[StrOrPromise], rows: Iterable[Sequence[Any]]) -> 
 def write_xlsx(
     out: IO[bytes], header: Sequence[StrOrPromise], rows: Iterable[Sequence[Any]], *, title: str
 ) -> None:
-    """openpyxl's write-only mode: rows go to a temporary file as they come, not into memory.
-    More rows than a worksheet holds continue on a next sheet, under the same header."""
-    from openpyxl import Workbook
+    """Rows go into the workbook as they come (``core.xlsx``: constant memory). More rows than a
+    worksheet holds continue on a next sheet, under the same header."""
+    from zhipei.core.xlsx import XlsxWriter
 
-    # Titles and headers may be lazy translations, which openpyxl does not take for text.
+    # Titles and headers may be lazy translations: text from here on.
     title = str(title)
-    header = [str(h) if isinstance(h, Promise) else h for h in header]
-    book = Workbook(write_only=True)
-    sheet_number = 1
-    sheet = book.create_sheet(title[:31])
-    sheet.append(list(header))
-    room = XLSX_MAX_ROWS - 1
-    append = sheet.append
+    header = [str(h) for h in header]
+    book = XlsxWriter(out)
+    book.add_sheet(title[:31])
+    book.write_row(header)
+    sheet_number, room = 1, XLSX_MAX_ROWS - 1
+    write = book.write_row
     for row in rows:
         if not room:
             sheet_number += 1
-            sheet = book.create_sheet(
+            book.add_sheet(
                 _("%(title)s（%(number)s）") % {"title": title[:26], "number": sheet_number}
             )
-            sheet.append(list(header))
-            append = sheet.append
+            write(header)
             room = XLSX_MAX_ROWS - 1
-        append(_inert(row))
+        write(_inert(row))
         room -= 1
-    book.save(out)
+    book.close()
 
 
 def csv_response(
