@@ -15,14 +15,15 @@ Method (one run):
    detail exporter over the institution and the whole date range, started with
    ``records.services.export_start`` exactly as the console's view starts it (the COUNT that
    decides inline or background, the audit entry, the job; with no Celery broker the job runs
-   inline: server-side cursor, csv via ``core.exports.csv_lines`` or openpyxl's write-only
-   workbook, one progress UPDATE per 5,000 rows, the file moved into ``default_storage``).
+   inline: server-side cursor, csv via ``core.exports.csv_lines`` or the streaming xlsx writer
+   ``core.xlsx``, one progress UPDATE per 5,000 rows, the file encrypted with the field keys and
+   moved into ``default_storage``).
    ``export_*_rows_per_s`` = rows / wall time of ``export_start`` (count and storage included).
 3. Baseline. In a fresh process too: the SQL of the exporter's queryset (Django's own
    compilation, parameters inlined by psycopg) run on a bare psycopg connection, a named
    (server-side) cursor fetching 2,000 rows at a time, written by ``csv.writer.writerows`` to a
-   file. The bench checks that the platform's csv, less its BOM and header line, is
-   byte-for-byte the baseline's file (same rows, same columns).
+   file. The bench checks that the platform's csv as the requester downloads it (decrypted), less
+   its BOM and header line, is byte-for-byte the baseline's file (same rows, same columns).
 4. Memory. ``export_peak_rss_mb`` is the larger of the two platform processes' peak RSS
    (VmHWM of /proc/self/status at the end, Django and openpyxl imports included);
    ``django_baseline_rss_mb`` is that of a process that only sets Django up, for scale.
@@ -44,6 +45,7 @@ import resource
 import subprocess
 import sys
 import time
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -254,13 +256,21 @@ def detail_exporter(institution_id: int) -> Any:
     )
 
 
-def data_lines_digest(path: str, *, skip_first_line: bool) -> str:
-    digest = hashlib.sha256()
+def file_chunks(path: str) -> Iterator[bytes]:
     with open(path, "rb") as f:
-        if skip_first_line:
-            f.readline()
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
+        yield from iter(lambda: f.read(1 << 20), b"")
+
+
+def data_lines_digest(chunks: Iterable[bytes], *, skip_first_line: bool) -> str:
+    digest = hashlib.sha256()
+    skipping = skip_first_line
+    for block in chunks:
+        if skipping:
+            cut = block.find(b"\n")
+            if cut < 0:
+                continue
+            block, skipping = block[cut + 1 :], False
+        digest.update(block)
     return digest.hexdigest()
 
 
@@ -270,7 +280,7 @@ def child_platform(fmt: str, institution_id: int, user_id: int) -> dict[str, Any
 
     from zhipei.accounts.models import User
     from zhipei.records.models import ExportJob
-    from zhipei.records.services import export_start
+    from zhipei.records.services import export_file_chunks, export_start
 
     user = User.objects.get(pk=user_id)
     exporter = detail_exporter(institution_id)
@@ -295,7 +305,8 @@ def child_platform(fmt: str, institution_id: int, user_id: int) -> dict[str, Any
         "bytes": default_storage.size(job.file),
     }
     if fmt == "csv":
-        result["digest"] = data_lines_digest(default_storage.path(job.file), skip_first_line=True)
+        # What the requester downloads: the stored file decrypted.
+        result["digest"] = data_lines_digest(export_file_chunks(job), skip_first_line=True)
     default_storage.delete(job.file)
     return result
 
@@ -335,7 +346,7 @@ def child_raw(institution_id: int, out_dir: str) -> dict[str, Any]:
         "seconds": elapsed,
         "rss_mb": peak_rss_mb(),
         "bytes": os.path.getsize(path),
-        "digest": data_lines_digest(path, skip_first_line=False),
+        "digest": data_lines_digest(file_chunks(path), skip_first_line=False),
     }
     os.unlink(path)
     return result

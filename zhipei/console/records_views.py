@@ -4,24 +4,35 @@ status, and the download, which only the person who asked for it may use, until 
 
 from __future__ import annotations
 
-from django.core.files.storage import default_storage
-from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+import logging
+
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    JsonResponse,
+    StreamingHttpResponse,
+)
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_POST
 
 from zhipei.accounts.models import User
 from zhipei.accounts.permissions import Perm, require_perm
 from zhipei.console.access import own_institution
-from zhipei.core.exports import csv_response, xlsx_response
+from zhipei.core.exports import XLSX_TYPE, csv_response, xlsx_response
+from zhipei.lib.crypto import DecryptionError
 from zhipei.records.exporters import EXPORTERS
 from zhipei.records.forms import ExportForm
 from zhipei.records.models import ExportJob
 from zhipei.records.selectors import export_job_for, export_jobs_of, export_scope
-from zhipei.records.services import export_download_record, export_start
+from zhipei.records.services import export_download_record, export_file_chunks, export_start
 
 RECENT_JOBS = 20
+log = logging.getLogger(__name__)
+_CONTENT_TYPES: dict[str, str] = {"csv": "text/csv; charset=utf-8", "xlsx": XLSX_TYPE}
 
 
 def _page(request: HttpRequest, form: ExportForm, *, status: int = 200) -> HttpResponse:
@@ -124,14 +135,19 @@ def export_download(request: HttpRequest, pk: int) -> HttpResponseBase:
         export_download_record(job=job, request=request, refused="expired")
         return render(request, "console/records/export_expired.html", {"job": job}, status=410)
     try:
-        stored = default_storage.open(job.file, "rb")
+        chunks = export_file_chunks(job)
     except OSError:  # removed from storage behind our back: as good as expired
         export_download_record(job=job, request=request, refused="missing")
+        return render(request, "console/records/export_expired.html", {"job": job}, status=410)
+    except DecryptionError:  # changed, or not this job's file: never served
+        log.error("export job %s: the stored file does not decrypt as this job's", job.pk)
+        export_download_record(job=job, request=request, refused="damaged")
         return render(request, "console/records/export_expired.html", {"job": job}, status=410)
     exporter = EXPORTERS.get(job.exporter)
     day = timezone.localdate(job.created_at)
     name = exporter.filename(job.format, day) if exporter else f"export-{job.pk}.{job.format}"
     export_download_record(job=job, request=request)
-    response = FileResponse(stored, as_attachment=True, filename=name)
+    response = StreamingHttpResponse(chunks, content_type=_CONTENT_TYPES[job.format])
+    response["Content-Disposition"] = content_disposition_header(True, name)
     response["Cache-Control"] = "private, no-store"
     return response

@@ -34,12 +34,12 @@ def attachment(data: bytes, filename: str, content_type: str = XLSX_TYPE) -> Htt
 
 # A text cell starting with one of these is a formula to Excel (and WPS): "=HYPERLINK(...)" in a
 # course title must reach the bureau's spreadsheet as text, not run.
-_FORMULA_START = frozenset("=+-@\t\r")
+FORMULA_START = frozenset("=+-@\t\r")
 XLSX_MAX_ROWS = 1_048_576  # a worksheet's limit, header included; more rows go on a next sheet
 
 
 def _inert(row: Sequence[Any]) -> list[Any]:
-    return ["'" + v if v.__class__ is str and v[:1] in _FORMULA_START else v for v in row]
+    return ["'" + v if v.__class__ is str and v[:1] in FORMULA_START else v for v in row]
 
 
 def csv_lines(header: Sequence[StrOrPromise], rows: Iterable[Sequence[Any]]) -> Iterator[str]:
@@ -50,10 +50,16 @@ def csv_lines(header: Sequence[StrOrPromise], rows: Iterable[Sequence[Any]]) -> 
 
 
 def write_xlsx(
-    out: IO[bytes], header: Sequence[StrOrPromise], rows: Iterable[Sequence[Any]], *, title: str
+    out: IO[bytes],
+    header: Sequence[StrOrPromise],
+    rows: Iterable[Sequence[Any]],
+    *,
+    title: str,
+    inert: bool = False,
 ) -> None:
     """Rows go into the workbook as they come (``core.xlsx``: constant memory). More rows than a
-    worksheet holds continue on a next sheet, under the same header."""
+    worksheet holds continue on a next sheet, under the same header. ``inert``: the rows' text
+    is already neutralised (as ``csv_lines`` would), so they are written as they are."""
     from zhipei.core.xlsx import XlsxWriter
 
     # Titles and headers may be lazy translations: text from here on.
@@ -72,7 +78,7 @@ def write_xlsx(
             )
             write(header)
             room = XLSX_MAX_ROWS - 1
-        write(_inert(row))
+        write(row if inert else _inert(row))
         room -= 1
     book.close()
 

@@ -11,6 +11,7 @@ the reason's Chinese label), so Python only hands the database's tuples to the w
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -33,13 +34,13 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, Round
+from django.db.models.functions import Coalesce, Concat, Round
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from zhipei.accounts.models import TraineeProfile
-from zhipei.core.exports import csv_lines
+from zhipei.core.exports import FORMULA_START, csv_lines
 from zhipei.courses.models import ClassMember, Course, TrainingClass
 from zhipei.exams.models import Attempt, Exam
 from zhipei.exams.selectors import RESULT_HEADER, exam_attempts, result_row
@@ -220,6 +221,9 @@ class Exporter:
     verbose_name: ClassVar[StrOrPromise]
     description: ClassVar[StrOrPromise] = ""
     columns: ClassVar[Sequence[StrOrPromise]]  # the header's labels (lazy)
+    # True when rows() already neutralises text a spreadsheet would run as a formula (in SQL):
+    # the writers then hand the rows to csv.writer as they are, without a Python step per row.
+    rows_are_inert: ClassVar[bool] = False
 
     def __init__(self, scope: ExportScope) -> None:
         self.scope = scope
@@ -283,20 +287,34 @@ def _session_outcome() -> Case:
     )
 
 
+def _inert_text(field: str) -> Case:
+    """The text of ``field``, with a leading ' when it starts like a formula (as
+    ``core.exports`` does in Python), computed by the database for every row."""
+    looks_like_formula = Q()
+    for start in sorted(FORMULA_START):
+        looks_like_formula |= Q(**{f"{field}__startswith": start})
+    return Case(
+        When(looks_like_formula, then=Concat(Value("'"), F(field), output_field=CharField())),
+        default=F(field),
+        output_field=CharField(),
+    )
+
+
 @register
 class DetailExporter(Exporter):
     identifier = "detail"
     verbose_name = gettext_lazy("学习记录明细")
     description = gettext_lazy("每个有效学习片段和每段未计时时间一行（含原因），按会话和时间排序。")
     columns = DETAIL_HEADER
+    rows_are_inert = True  # the free texts (name, course, lesson) are made inert in SQL
 
     def _part(self, model: type[models.Model], *, credited: bool) -> QuerySet[Any]:
         columns: dict[str, Any] = {
             "c0": F("session_id"),
-            "c1": F("session__trainee__user__name"),
+            "c1": _inert_text("session__trainee__user__name"),
             "c2": F("session__trainee__id_number_masked"),
-            "c3": F("session__lesson__chapter__course__title"),
-            "c4": F("session__lesson__title"),
+            "c3": _inert_text("session__lesson__chapter__course__title"),
+            "c4": _inert_text("session__lesson__title"),
             "c5": LocalDateTime("started_at"),
             "c6": LocalDateTime("ended_at"),
             "c7": Round("seconds", 1, output_field=FetchedNumberField()),
@@ -679,6 +697,16 @@ class Progress:
         return chain.from_iterable(self._chunks())
 
 
-def write_csv(out: IO[str], header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    """UTF-8 with a BOM (Excel), the same lines as the streamed response (core.exports)."""
-    out.writelines(csv_lines(header, rows))
+def write_csv(
+    out: IO[str], header: Sequence[str], rows: Iterable[Sequence[Any]], *, inert: bool = False
+) -> None:
+    """UTF-8 with a BOM (Excel), the same lines as the streamed response (core.exports).
+    ``inert``: the rows need no formula neutralising (``Exporter.rows_are_inert``), so
+    csv.writer takes them all at once."""
+    if not inert:
+        out.writelines(csv_lines(header, rows))
+        return
+    writer = csv.writer(out)
+    out.write("\ufeff")
+    writer.writerow(header)
+    writer.writerows(rows)

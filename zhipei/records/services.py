@@ -4,10 +4,12 @@ in the audit log, with what was exported (exporter, format, rows, filters) and n
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import secrets
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,7 +25,9 @@ from django.utils.translation import gettext as _
 from zhipei.accounts.models import User
 from zhipei.audit.models import AuditEntry
 from zhipei.audit.services import audit_log
+from zhipei.core.crypto import field_cipher
 from zhipei.core.exports import write_xlsx
+from zhipei.lib.crypto import STREAM_CHUNK, is_encrypted_stream
 from zhipei.records.exporters import Exporter, ExportError, Progress, write_csv
 from zhipei.records.models import ExportJob
 from zhipei.records.selectors import exporter_for_job
@@ -99,6 +103,37 @@ class _Spooled(File):
         return str(self.name)
 
 
+def export_context(job_id: int) -> str:
+    """What an export file's encryption is bound to: a file copied onto another job fails."""
+    return f"records.ExportJob.file:{job_id}"
+
+
+def export_file_chunks(job: ExportJob) -> Iterator[bytes]:
+    """The job's file as the requester downloads it: decrypted chunk by chunk (a file stored
+    before exports were encrypted is passed through as it is). Raises OSError if the file is
+    gone, and DecryptionError if it does not decrypt as this job's file: the first chunk is
+    opened here, before any response starts (a later bad chunk cuts the download short)."""
+    stored = default_storage.open(job.file, "rb")
+    try:
+        if not is_encrypted_stream(stored.read(8)):
+            stored.seek(0)
+            plain: Iterator[bytes] = iter(lambda: stored.read(64 * 1024), b"")
+        else:
+            stored.seek(0)
+            plain = field_cipher().decrypt_stream(stored, context=export_context(job.pk))
+        first = next(plain, b"")
+    except BaseException:
+        stored.close()
+        raise
+
+    def chunks() -> Iterator[bytes]:
+        with stored:
+            yield first
+            yield from plain
+
+    return chunks()
+
+
 def export_job_run(*, job_id: int) -> ExportJob | None:
     """Run a queued job: write its rows to a temporary file (reporting progress every
     PROGRESS_EVERY rows, one UPDATE each), store it under exports/ and open the download link
@@ -112,15 +147,22 @@ def export_job_run(*, job_id: int) -> ExportJob | None:
     path = ""
     try:
         exporter = exporter_for_job(job)
-        fd, path = tempfile.mkstemp(prefix="zhipei-export-", suffix=f".{job.format}")
+        # Personal data at rest: the rows are encrypted as they are written (field keys, bound
+        # to this job), so no plaintext copy ever reaches a disk; decrypted only on the way to
+        # the requester.
+        fd, path = tempfile.mkstemp(prefix="zhipei-export-", suffix=f".{job.format}.enc")
         progress = Progress(exporter.rows(), report=lambda n: _report(job_id, n))
-        if job.format == ExportJob.Format.CSV:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
-                write_csv(out, exporter.header, progress)
-        else:
-            with os.fdopen(fd, "wb") as binary:
-                write_xlsx(binary, exporter.header, progress, title=str(exporter.verbose_name))
-        name = f"exports/{job.institution_id}/{job.pk}-{secrets.token_hex(8)}.{job.format}"
+        inert = exporter.rows_are_inert
+        with os.fdopen(fd, "wb") as sealed:
+            sink = field_cipher().sealing_writer(sealed, context=export_context(job.pk))
+            with io.BufferedWriter(sink, buffer_size=STREAM_CHUNK) as binary:
+                if job.format == ExportJob.Format.CSV:
+                    with io.TextIOWrapper(binary, encoding="utf-8", newline="") as out:
+                        write_csv(out, exporter.header, progress, inert=inert)
+                else:
+                    title = str(exporter.verbose_name)
+                    write_xlsx(binary, exporter.header, progress, title=title, inert=inert)
+        name = f"exports/{job.institution_id}/{job.pk}-{secrets.token_hex(8)}.{job.format}.enc"
         with open(path, "rb") as stored:
             saved = default_storage.save(name, _Spooled(stored, name=path))
     except Exception as exc:

@@ -18,6 +18,7 @@ from django.utils import timezone
 from conftest import client_for
 from zhipei.audit.models import AuditEntry
 from zhipei.courses.models import TrainingClass
+from zhipei.lib.crypto import is_encrypted_stream
 from zhipei.records.exporters import DETAIL_HEADER, EXPORTERS
 from zhipei.records.models import ExportJob
 from zhipei.records.services import exports_purge
@@ -237,6 +238,11 @@ def test_job_flow(big, records, personas, fmt, django_capture_on_commit_callback
     assert job.rows_done == job.rows_total == 10
     assert job.file.startswith(f"exports/{personas.inst_a.pk}/")
     assert job.expires_at - job.finished_at == timedelta(hours=24)
+    # At rest the file is encrypted: neither the header nor a trainee's name is readable.
+    with default_storage.open(job.file, "rb") as stored:
+        raw = stored.read()
+    assert is_encrypted_stream(raw)
+    assert "会话编号".encode() not in raw and personas.trainee.name.encode() not in raw
 
     admin = client_for(personas.admin)
     page = admin.get(response["Location"])
@@ -297,6 +303,35 @@ def test_job_flow(big, records, personas, fmt, django_capture_on_commit_callback
     started = AuditEntry.objects.get(action="records.export")
     assert started.detail["mode"] == "job" and started.detail["job"] == job.pk
     assert started.detail["rows"] == 10
+
+
+def test_a_stored_file_serves_only_its_own_job(
+    big, records, personas, django_capture_on_commit_callbacks
+):
+    """A file copied onto another job (or changed) is refused, audited, never served; a file
+    stored before exports were encrypted still downloads."""
+    with django_capture_on_commit_callbacks(execute=True):
+        for _round in range(2):
+            response = post(
+                personas.admin,
+                exporter="detail",
+                format="csv",
+                training_class=records.training_class.pk,
+            )
+            assert response.status_code == 302
+    first, second = ExportJob.objects.order_by("pk")
+    ExportJob.objects.filter(pk=second.pk).update(file=first.file)
+    admin = client_for(personas.admin)
+    refused = admin.get(reverse("console:export_download", args=[second.pk]))
+    assert refused.status_code == 410
+    denied = AuditEntry.objects.filter(action="records.export_download").latest("id")
+    assert denied.result == "denied" and denied.detail["refused"] == "damaged"
+
+    legacy = default_storage.save(f"exports/{personas.inst_a.pk}/old.csv", ContentFile(b"a,b\r\n"))
+    ExportJob.objects.filter(pk=second.pk).update(file=legacy)
+    assert body(admin.get(reverse("console:export_download", args=[second.pk]))) == b"a,b\r\n"
+    plain = body(admin.get(reverse("console:export_download", args=[first.pk])))
+    assert plain.startswith("\ufeff".encode()) and "会话编号".encode() in plain
 
 
 def test_job_progress_is_written_while_it_runs(big, records, personas, monkeypatch):
