@@ -1,6 +1,7 @@
 """Courses, lessons, questions and classes from the institution console."""
 
 import io
+from datetime import date
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -198,3 +199,29 @@ def test_a_pdf_lesson_needs_a_pdf_and_a_reading_time(personas):
         and lesson.duration_seconds == 1200
         and lesson.media.name.endswith(".pdf")
     )
+
+
+def test_a_class_sheet_costs_the_same_queries_whatever_its_length(personas):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from zhipei.courses.services import class_members_from_sheet
+
+    training_class = TrainingClass.objects.create(
+        institution=personas.inst_a,
+        name="批量名单班",
+        kind="vocational",
+        start_date=date(2026, 12, 1),
+        end_date=date(2026, 12, 31),
+        required_xueshi=40,
+    )
+    people = [make_trainee(personas.inst_a, name=f"学员{i}") for i in range(12)]
+    counts = []
+    for size in (2, 12):
+        data = sheet([[p.name, p.trainee_profile.id_number] for p in people[:size]]).read()
+        with CaptureQueriesContext(connection) as queries:
+            found, errors = class_members_from_sheet(training_class=training_class, data=data)
+        assert not errors and len(found) == size
+        assert [p.pk for p in found] == [p.trainee_profile.pk for p in people[:size]]
+        counts.append(len(queries))
+    assert counts[0] == counts[1] == 1
