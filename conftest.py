@@ -40,11 +40,14 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
 
 @pytest.fixture(autouse=True)
 def _test_environment(settings, tmp_path):
-    """Fast hashing, an empty cache, uploads and evidence in a temporary directory."""
+    """Fast hashing, an empty cache, uploads and evidence in a temporary directory; the live
+    monitor read afresh on every request (tests change sessions between two reads; the shared
+    reading has its own test)."""
     from django.core.cache import cache
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.MEDIA_ROOT = tmp_path / "media"
+    settings.CONSOLE_LIVE_SHARE_SECONDS = 0
     cache.clear()
     from zhipei.study.policy import clear_policy_cache
 

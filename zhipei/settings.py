@@ -346,6 +346,9 @@ STUDY_COMPLETION_SLACK_SECONDS = envint("ZHIPEI_STUDY_COMPLETION_SLACK_SECONDS",
 STUDY_TOKEN_SECONDS = envint("ZHIPEI_STUDY_TOKEN_SECONDS", 12 * 3600)  # heartbeat token lifetime
 # The console's live monitor (实时监控) polls for fresh rows this often (docs/CONSOLE.md).
 CONSOLE_LIVE_REFRESH_SECONDS = envint("ZHIPEI_CONSOLE_LIVE_REFRESH_SECONDS", 3)
+# Staff of one institution watching the same monitor share one reading of it for this long (the
+# cache; 0: every refresh reads the database).
+CONSOLE_LIVE_SHARE_SECONDS = envint("ZHIPEI_CONSOLE_LIVE_SHARE_SECONDS", 1)
 
 # --- exams -------------------------------------------------------------------------------------
 EXAM_PASS_MARK = envint("ZHIPEI_EXAM_PASS_MARK", 60)  # out of 100; an exam may set a higher one

@@ -5,8 +5,10 @@ per page load, and again by the endpoint only when the page's entry is older tha
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -21,6 +23,7 @@ from zhipei.audit.services import audit_log
 from zhipei.console.access import own_institution
 from zhipei.console.selectors_live import live_monitor
 from zhipei.courses.models import TrainingClass
+from zhipei.institutions.models import Institution
 from zhipei.institutions.scoping import scoped
 
 # The page's audit entry covers the polls that follow it for this long; a page left open (or the
@@ -52,6 +55,22 @@ def _chosen_class(request: HttpRequest, user: User) -> TrainingClass | None:
     return found
 
 
+def _snapshot(institution: Institution, chosen: TrainingClass | None) -> dict[str, Any]:
+    """``live_monitor``, shared for ``CONSOLE_LIVE_SHARE_SECONDS`` by everyone allowed to see
+    it: the reading is the same for every member of staff (no per-user part; who may look is
+    checked, and each look audited, before this), so five screens on one monitor cost one
+    reading a second, not five every refresh."""
+    seconds = settings.CONSOLE_LIVE_SHARE_SECONDS
+    if seconds <= 0:
+        return live_monitor(institution=institution, training_class=chosen)
+    key = f"console.live:{institution.pk}:{chosen.pk if chosen else 0}"
+    data = cache.get(key)
+    if data is None:
+        data = live_monitor(institution=institution, training_class=chosen)
+        cache.set(key, data, timeout=seconds)
+    return data
+
+
 def _audit(request: HttpRequest, chosen: TrainingClass | None, rows: int, via: str) -> None:
     audit_log(
         action="study.live_view",
@@ -72,7 +91,7 @@ def live(request: HttpRequest) -> HttpResponse:
     except BadClass:
         # Shown on the page; the unfiltered list is safe to show.
         chosen, error = None, str(BAD_CLASS)
-    data = live_monitor(institution=institution, training_class=chosen)
+    data = _snapshot(institution, chosen)
     _audit(request, chosen, len(data["rows"]), "page")
     return render(
         request,
@@ -105,7 +124,7 @@ def live_data(request: HttpRequest) -> HttpResponse:
         chosen = _chosen_class(request, user)
     except BadClass:
         return JsonResponse({"ok": False, "code": "BAD_CLASS", "message": BAD_CLASS}, status=400)
-    data = live_monitor(institution=institution, training_class=chosen)
+    data = _snapshot(institution, chosen)
     audited = request.session.get(_AUDITED_AT)
     if not isinstance(audited, float | int) or time.time() - audited > AUDIT_RENEW_SECONDS:
         _audit(request, chosen, len(data["rows"]), "poll")

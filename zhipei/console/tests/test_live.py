@@ -457,3 +457,28 @@ def test_the_query_count_does_not_grow_with_the_number_of_sessions(personas):
     assert many <= 6
     electricians = TrainingClass.objects.get(name="电工一班")
     assert _queries(client, {"class": electricians.pk}) == few + 1  # the class lookup
+
+
+def test_staff_share_one_reading_for_a_moment_and_each_look_is_still_checked(
+    personas, settings
+):
+    """Two colleagues polling within CONSOLE_LIVE_SHARE_SECONDS cost one reading; the class
+    filter and the institution keep readings apart; who may look is checked every time."""
+    settings.CONSOLE_LIVE_SHARE_SECONDS = 60
+    lesson = lesson_of(personas.course)
+    admin, instructor = client_for(personas.admin), client_for(personas.instructor)
+    _populate(personas, lesson, 3, 700)
+    first = _queries(admin)
+    shared = _queries(instructor)  # same institution, same filter: the reading is shared
+    assert shared < first
+    assert len(instructor.get(DATA).json()["rows"]) == 3
+    _populate(personas, lesson, 2, 800)
+    assert len(admin.get(DATA).json()["rows"]) == 3  # still the shared reading
+    electricians = TrainingClass.objects.get(name="电工一班")
+    assert len(admin.get(DATA, {"class": electricians.pk}).json()["rows"]) == 5  # its own
+    # Another institution's admin sees their own (empty) reading, never this one.
+    assert client_for(personas.other_admin).get(DATA).json()["rows"] == []
+    # No access, no reading: the check comes before the cache.
+    assert client_for(personas.trainee).get(DATA).status_code in (302, 403)
+    settings.CONSOLE_LIVE_SHARE_SECONDS = 0
+    assert len(admin.get(DATA).json()["rows"]) == 5
