@@ -57,9 +57,9 @@ def _chosen_class(request: HttpRequest, user: User) -> TrainingClass | None:
 
 def _snapshot(institution: Institution, chosen: TrainingClass | None) -> dict[str, Any]:
     """``live_monitor``, shared for ``CONSOLE_LIVE_SHARE_SECONDS`` by everyone allowed to see
-    it: the reading is the same for every member of staff (no per-user part; who may look is
-    checked, and each look audited, before this), so five screens on one monitor cost one
-    reading a second, not five every refresh."""
+    it: the reading is the same for every member of staff (no per-user part; who may look, and
+    at which class, is checked before this, and the look audited after it as always), so five
+    screens on one monitor cost one reading a second, not five every refresh."""
     seconds = settings.CONSOLE_LIVE_SHARE_SECONDS
     if seconds <= 0:
         return live_monitor(institution=institution, training_class=chosen)
