@@ -459,9 +459,7 @@ def test_the_query_count_does_not_grow_with_the_number_of_sessions(personas):
     assert _queries(client, {"class": electricians.pk}) == few + 1  # the class lookup
 
 
-def test_staff_share_one_reading_for_a_moment_and_each_look_is_still_checked(
-    personas, settings
-):
+def test_staff_share_one_reading_for_a_moment_and_each_look_is_still_checked(personas, settings):
     """Two colleagues polling within CONSOLE_LIVE_SHARE_SECONDS cost one reading; the class
     filter and the institution keep readings apart; who may look is checked every time."""
     settings.CONSOLE_LIVE_SHARE_SECONDS = 60
