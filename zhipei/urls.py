@@ -11,6 +11,9 @@ from zhipei.core.views import catalog_etag, health, live
 javascript_catalog = cache_control(public=True, max_age=86400)(
     etag(catalog_etag)(JavaScriptCatalog.as_view())
 )
+# Every page loads it, the forced password change included: never redirected by the session
+# guard (a redirect instead of the script would leave the page's scripts without gettext).
+javascript_catalog.skips_session_guard = True  # type: ignore[attr-defined]
 
 urlpatterns = [
     path("healthz", health, name="health"),

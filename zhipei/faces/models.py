@@ -179,7 +179,11 @@ class NonFaceCheck(models.Model):
     purpose = models.CharField(_("用途"), max_length=20, choices=Purpose.choices)
     witnessed_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
     reason = models.CharField(_("无法使用人脸识别的原因"), max_length=200)
-    document_checked = models.CharField(_("核验的证件"), max_length=50, default=_("居民身份证"))
+    document_checked = models.CharField(
+        _("核验的证件"),
+        max_length=50,
+        default="居民身份证",  # i18n: data (stored; the form offers it translated)
+    )
     at = models.DateTimeField(_("时间"), default=timezone.now)
     valid_until = models.DateTimeField(_("有效至"))
 

@@ -156,6 +156,9 @@ def test_one_time_password_must_be_changed(personas):
     User.objects.filter(pk=personas.admin.pk).update(password_changed_at=None)
     client = client_for(personas.admin)
     assert client.get(reverse("console:home"))["Location"] == reverse("accounts:password_change")
+    # The page's scripts still get their translations (not a redirect to the page itself).
+    catalog = client.get(reverse("javascript_catalog"))
+    assert catalog.status_code == 200 and catalog["Content-Type"].startswith("text/javascript")
     weak = client.post(
         reverse("accounts:password_change"),
         {"old_password": PASSWORD, "new_password1": "abcdefghij", "new_password2": "abcdefghij"},
