@@ -12,7 +12,7 @@ from django.core.cache import cache
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
-from django.utils.translation import gettext_lazy
+from django.utils.translation import get_language, gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_GET
@@ -63,7 +63,8 @@ def _snapshot(institution: Institution, chosen: TrainingClass | None) -> dict[st
     seconds = settings.CONSOLE_LIVE_SHARE_SECONDS
     if seconds <= 0:
         return live_monitor(institution=institution, training_class=chosen)
-    key = f"console.live:{institution.pk}:{chosen.pk if chosen else 0}"
+    # Its labels are in the active language: a reading is shared within one language only.
+    key = f"console.live:{institution.pk}:{chosen.pk if chosen else 0}:{get_language()}"
     data = cache.get(key)
     if data is None:
         data = live_monitor(institution=institution, training_class=chosen)

@@ -146,7 +146,11 @@ def export_download(request: HttpRequest, pk: int) -> HttpResponseBase:
     exporter = EXPORTERS.get(job.exporter)
     day = timezone.localdate(job.created_at)
     name = exporter.filename(job.format, day) if exporter else f"export-{job.pk}.{job.format}"
-    export_download_record(job=job, request=request)
+    try:
+        export_download_record(job=job, request=request)
+    except BaseException:
+        chunks.close()
+        raise
     response = StreamingHttpResponse(chunks, content_type=_CONTENT_TYPES[job.format])
     response["Content-Disposition"] = content_disposition_header(True, name)
     response["Cache-Control"] = "private, no-store"

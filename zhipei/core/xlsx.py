@@ -30,6 +30,9 @@ _ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _TITLE_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
 # Excel's day 0 (its 1900 leap-year quirk folded in); naive, as the local times it counts from.
 _EPOCH = datetime(1899, 12, 30)  # noqa: DTZ001
+# Before March 1900 Excel's serials are off by its phantom 29 February 1900 (and before 1900
+# they do not exist): such dates are written as text.
+_FIRST_SERIAL_DAY = date(1900, 3, 1)
 _DATETIME_STYLE, _DATE_STYLE, _TIME_STYLE = 1, 2, 3
 
 _STYLES = (
@@ -142,22 +145,25 @@ class XlsxWriter:
                 cells.append(f'<c r="{ref}" t="b"><v>{int(value)}</v></c>')
             elif (
                 kind is int
-                or kind is Decimal
+                or (kind is Decimal and value.is_finite())
                 or (kind is float and value == value and abs(value) != float("inf"))
             ):
                 cells.append(f'<c r="{ref}"><v>{value}</v></c>')
-            elif isinstance(value, datetime):
+            elif isinstance(value, datetime) and value.date() >= _FIRST_SERIAL_DAY:
                 if value.tzinfo is not None:
                     value = timezone.localtime(value).replace(tzinfo=None)
                 days = (value - _EPOCH).total_seconds() / 86400
                 cells.append(f'<c r="{ref}" s="{_DATETIME_STYLE}"><v>{days!r}</v></c>')
-            elif isinstance(value, date):
+            elif isinstance(value, date) and not isinstance(value, datetime):
+                if value < _FIRST_SERIAL_DAY:
+                    cells.append(f'<c r="{ref}" t="inlineStr"><is><t>{value}</t></is></c>')
+                    continue
                 days = (value - _EPOCH.date()).days
                 cells.append(f'<c r="{ref}" s="{_DATE_STYLE}"><v>{days}</v></c>')
             elif isinstance(value, time):
                 fraction = (value.hour * 3600 + value.minute * 60 + value.second) / 86400
                 cells.append(f'<c r="{ref}" s="{_TIME_STYLE}"><v>{fraction!r}</v></c>')
-            else:  # anything else (a lazy translation, a UUID, nan) as its text
+            else:  # anything else (a lazy translation, a UUID, nan, an early date) as its text
                 text = _text(str(value))
                 cells.append(
                     f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'

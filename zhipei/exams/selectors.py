@@ -126,8 +126,9 @@ def _start_sql() -> str:
 def exam_for_start(
     profile: TraineeProfile | int, exam_id: int, now: datetime | None = None
 ) -> tuple[Exam, StartFacts] | None:
-    """The exam, if it concerns the trainee (as ``exam_for_trainee``), with the facts its start
-    decides on; ``now`` dates the face match's freshness."""
+    """The exam, if it belongs to one of the trainee's institutions, with the facts its start
+    decides on (``facts.in_class``: whether a class exam concerns them, as ``exam_for_trainee``
+    decides); ``now`` dates the face match's freshness."""
     now = now or timezone.now()
     trainee_id = profile if isinstance(profile, int) else profile.pk
     since = now - timedelta(seconds=settings.EXAM_START_FACE_SECONDS)
@@ -149,8 +150,6 @@ def exam_for_start(
         open_id=exam.start_open_id,  # type: ignore[attr-defined]
         face_id=exam.start_face_id,  # type: ignore[attr-defined]
     )
-    if not facts.in_class:
-        return None
     return exam, facts
 
 

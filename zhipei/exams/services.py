@@ -490,10 +490,9 @@ def attempt_start(
     now = now or timezone.now()
     if facts is None:
         found = exam_for_start(trainee, exam.pk, now)
-        # Not the trainee's exam: only a caller that skipped the check gets here.
-        facts = (
-            found[1] if found else StartFacts(in_class=False, used=0, open_id=None, face_id=None)
-        )
+        if found is None:  # not an exam of the trainee's institutions
+            raise ExamError("EXAM_NOT_FOUND", _("考试不存在"), status=404)
+        facts = found[1]
     if facts.open_id is not None:
         with transaction.atomic():
             open_attempt = _locked(facts.open_id, trainee)

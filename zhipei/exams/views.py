@@ -99,7 +99,7 @@ def api_face(request: HttpRequest, exam_id: int) -> JsonResponse:
 def api_start(request: HttpRequest, exam_id: int) -> JsonResponse:
     now = timezone.now()
     found = exam_for_start(_profile(request), exam_id, now)
-    if found is None:
+    if found is None or not found[1].in_class:  # another class's exam does not exist for them
         return api_error("EXAM_NOT_FOUND", _("考试不存在"), status=404)
     exam, facts = found
     try:

@@ -288,7 +288,10 @@ class FieldCipher:
             size = source.read(4)
             if len(size) != 4:
                 raise DecryptionError(_("加密文件不完整"))
-            sealed = source.read(int.from_bytes(size, "big"))
+            length = int.from_bytes(size, "big")
+            if length > STREAM_CHUNK + _TAG_BYTES:
+                raise DecryptionError(_("加密文件的分块长度不正确"))
+            sealed = source.read(length)
             try:
                 plain, last = _open_chunk(label, key, header, number, sealed, context)
             except InvalidTag:

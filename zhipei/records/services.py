@@ -108,30 +108,43 @@ def export_context(job_id: int) -> str:
     return f"records.ExportJob.file:{job_id}"
 
 
-def export_file_chunks(job: ExportJob) -> Iterator[bytes]:
-    """The job's file as the requester downloads it: decrypted chunk by chunk (a file stored
-    before exports were encrypted is passed through as it is). Raises OSError if the file is
-    gone, and DecryptionError if it does not decrypt as this job's file: the first chunk is
-    opened here, before any response starts (a later bad chunk cuts the download short)."""
+class ExportDownload:
+    """The chunks of a job's file as the requester downloads it; ``close()`` closes the stored
+    file whether or not the download ever started (the response calls it)."""
+
+    def __init__(self, stored: Any, first: bytes, rest: Iterator[bytes]) -> None:
+        self._stored, self._first, self._rest = stored, first, rest
+
+    def __iter__(self) -> Iterator[bytes]:
+        try:
+            yield self._first
+            yield from self._rest
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        self._stored.close()
+
+
+def export_file_chunks(job: ExportJob) -> ExportDownload:
+    """The job's file, decrypted chunk by chunk. Every file written since exports were encrypted
+    is named ``….enc`` and must decrypt as this job's; an older plain file (without that suffix,
+    at most a link's lifetime old) is passed through as it is. Raises OSError if the file is
+    gone, and DecryptionError if it does not decrypt as this job's: the first chunk is opened
+    here, before any response starts (a later bad chunk cuts the download short)."""
     stored = default_storage.open(job.file, "rb")
     try:
-        if not is_encrypted_stream(stored.read(8)):
+        if job.file.endswith(".enc") or is_encrypted_stream(stored.read(8)):
             stored.seek(0)
-            plain: Iterator[bytes] = iter(lambda: stored.read(64 * 1024), b"")
+            rest = field_cipher().decrypt_stream(stored, context=export_context(job.pk))
         else:
             stored.seek(0)
-            plain = field_cipher().decrypt_stream(stored, context=export_context(job.pk))
-        first = next(plain, b"")
+            rest = iter(lambda: stored.read(64 * 1024), b"")
+        first = next(rest, b"")
     except BaseException:
         stored.close()
         raise
-
-    def chunks() -> Iterator[bytes]:
-        with stored:
-            yield first
-            yield from plain
-
-    return chunks()
+    return ExportDownload(stored, first, rest)
 
 
 def export_job_run(*, job_id: int) -> ExportJob | None:

@@ -125,3 +125,22 @@ def test_rows_keep_their_width_when_they_end_empty():
     data, _ = workbook(build)
     streamed = load_workbook(io.BytesIO(data), read_only=True).worksheets[0]
     assert list(streamed.iter_rows(values_only=True)) == [("a", "b", "c"), ("x", None, None)]
+
+
+def test_values_a_spreadsheet_cannot_hold_as_numbers_become_text():
+    """NaN and infinite Decimals (PostgreSQL numerics can hold NaN), and dates before March
+    1900 (Excel's serials are off by its phantom 29 February 1900, and none exist before 1900)."""
+    early = date(1900, 2, 28)
+
+    def build(book):
+        book.add_sheet("t")
+        book.write_row(["a"] * 5)
+        book.write_row(
+            [Decimal("NaN"), Decimal("Infinity"), early, date(1900, 3, 1), Decimal("1E+2")]
+        )
+
+    _, wb = workbook(build)
+    cells = list(wb.active.iter_rows(min_row=2, values_only=True))[0]
+    assert cells[0] == "NaN" and cells[1] == "Infinity"
+    assert cells[2] == "1900-02-28"
+    assert cells[3].date() == date(1900, 3, 1) and cells[4] == 100

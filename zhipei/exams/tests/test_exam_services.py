@@ -397,3 +397,13 @@ def test_a_published_exam_keeps_its_questions(personas, exam, bank):
             by=None,
             rules=[{"kind": "single", "count": 1, "score": 10}],
         )
+
+
+def test_the_service_refuses_an_exam_that_is_not_the_trainees(personas, exam):
+    """Called without the view's check (no facts given), the service checks itself."""
+    outsider = personas.trainee_b.trainee_profile  # another institution's trainee
+    face_pass(outsider, exam)
+    with pytest.raises(services.ExamError) as exc:
+        services.attempt_start(exam=exam, trainee=outsider)
+    assert exc.value.code == "EXAM_NOT_FOUND"
+    assert not Attempt.objects.exists()

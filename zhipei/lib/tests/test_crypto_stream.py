@@ -77,6 +77,8 @@ def test_tampering_truncation_reordering_and_another_context_all_fail():
         "bytes after the end": token + b"x",
         "cut inside a chunk": token[:-7],
         "another file's header": sealed(cipher, data)[: len(header)] + b"".join(chunks),
+        # A length field that asks for far more than a chunk: refused before reading it.
+        "an oversized chunk": header + (2**31).to_bytes(4, "big") + b"".join(chunks)[4:],
     }
     for name, bad in cases.items():
         try:

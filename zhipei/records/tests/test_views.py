@@ -21,7 +21,7 @@ from zhipei.courses.models import TrainingClass
 from zhipei.lib.crypto import is_encrypted_stream
 from zhipei.records.exporters import DETAIL_HEADER, EXPORTERS
 from zhipei.records.models import ExportJob
-from zhipei.records.services import exports_purge
+from zhipei.records.services import export_file_chunks, exports_purge
 from zhipei.records.tests.helpers import (
     as_csv_cells,
     expected_detail,
@@ -327,11 +327,23 @@ def test_a_stored_file_serves_only_its_own_job(
     denied = AuditEntry.objects.filter(action="records.export_download").latest("id")
     assert denied.result == "denied" and denied.detail["refused"] == "damaged"
 
+    # A plain file where an encrypted one belongs (every file written now is "….enc"): refused.
+    swapped = default_storage.save(
+        f"exports/{personas.inst_a.pk}/swapped.csv.enc", ContentFile(b"a,b\r\n")
+    )
+    ExportJob.objects.filter(pk=second.pk).update(file=swapped)
+    assert admin.get(reverse("console:export_download", args=[second.pk])).status_code == 410
+
     legacy = default_storage.save(f"exports/{personas.inst_a.pk}/old.csv", ContentFile(b"a,b\r\n"))
     ExportJob.objects.filter(pk=second.pk).update(file=legacy)
     assert body(admin.get(reverse("console:export_download", args=[second.pk]))) == b"a,b\r\n"
     plain = body(admin.get(reverse("console:export_download", args=[first.pk])))
     assert plain.startswith("\ufeff".encode()) and "会话编号".encode() in plain
+    # A download that never starts still closes the stored file.
+    first.refresh_from_db()
+    download = export_file_chunks(first)
+    download.close()
+    assert download._stored.closed
 
 
 def test_job_progress_is_written_while_it_runs(big, records, personas, monkeypatch):
