@@ -43,6 +43,7 @@ import os
 import random
 import sys
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -202,24 +203,30 @@ def answer_for(question: dict[str, Any]) -> Any:
     return [random.randrange(len(question["options"]))]  # noqa: S311 - not a secret
 
 
-async def start_phase(exam_id: int, trainees: list[Trainee], port: int, master: int) -> PhaseStats:
+async def at_once(
+    port: int, requests: list[bytes], master: int | None = None
+) -> tuple[PhaseStats, list[tuple[int, bytes] | None]]:
+    """Every request on a connection of its own, all sent at the same moment (one gather);
+    measured (server CPU and all) when ``master`` is given. The answers, in order."""
     stats = PhaseStats()
-    conns = [HttpConnection(port) for _ in trainees]
-    path = f"/exams/api/{exam_id}/start/"
-
-    async def one(trainee: Trainee, conn: HttpConnection) -> None:
-        answer = await timed(conn, post(path, trainee), stats)
-        if answer is None or answer[0] != 200:
-            return
-        state = json.loads(answer[1])
-        trainee.attempt, trainee.questions = state["attempt"], state["questions"]
-
+    conns = [HttpConnection(port) for _ in requests]
+    sends = [timed(c, r, stats) for c, r in zip(conns, requests, strict=True)]
     try:
-        with measured(stats, master):
-            await asyncio.gather(*(one(t, c) for t, c in zip(trainees, conns, strict=True)))
+        with measured(stats, master) if master is not None else nullcontext():
+            answers = await asyncio.gather(*sends)
     finally:
         for conn in conns:
             conn.close()
+    return stats, list(answers)
+
+
+async def start_phase(exam_id: int, trainees: list[Trainee], port: int, master: int) -> PhaseStats:
+    path = f"/exams/api/{exam_id}/start/"
+    stats, answers = await at_once(port, [post(path, t) for t in trainees], master)
+    for trainee, answer in zip(trainees, answers, strict=True):
+        if answer is not None and answer[0] == 200:
+            state = json.loads(answer[1])
+            trainee.attempt, trainee.questions = state["attempt"], state["questions"]
     return stats
 
 
@@ -255,61 +262,36 @@ WARM_PATH = "/exams/api/attempts/0/answer/"  # no such attempt: a 404 after the 
 WARM_BODY = b'{"question": 1, "value": [0]}'
 
 
+def _expect_404s(stats: PhaseStats, what: str) -> None:
+    if stats.statuses.get(404, 0) != len(stats.latencies):
+        raise BenchError(f"{what} requests answered {dict(stats.statuses)}, expected 404s")
+
+
 async def warm_up(trainees: list[Trainee], port: int, workers: int, threads: int) -> None:
     """Every worker process imports, and every thread connects to the database, lazily: three
     authenticated requests per thread first, all at once, so that the storm measures the exam,
     not the server's first breath."""
-    stats = PhaseStats()
-    conns = [HttpConnection(port) for _ in range(workers * threads * 3)]
-    await asyncio.gather(
-        *(
-            timed(c, post(WARM_PATH, trainees[n % len(trainees)], WARM_BODY), stats)
-            for n, c in enumerate(conns)
-        )
-    )
-    for conn in conns:
-        conn.close()
-    if stats.statuses.get(404, 0) != len(conns):
-        raise BenchError(f"warm-up requests answered {dict(stats.statuses)}, expected 404s")
+    requests = [
+        post(WARM_PATH, trainees[n % len(trainees)], WARM_BODY)
+        for n in range(workers * threads * 3)
+    ]
+    stats, _answers = await at_once(port, requests)
+    _expect_404s(stats, "warm-up")
 
 
 async def floor_phase(trainees: list[Trainee], port: int, master: int) -> PhaseStats:
     """The yardstick: every trainee at the same moment sends the least an authenticated API
     request does (login session, user, one query for an attempt that does not exist, a JSON
     404). No exam start can answer sooner than this under the same storm."""
-    stats = PhaseStats()
-    conns = [HttpConnection(port) for _ in trainees]
-    try:
-        with measured(stats, master):
-            await asyncio.gather(
-                *(
-                    timed(c, post(WARM_PATH, t, WARM_BODY), stats)
-                    for t, c in zip(trainees, conns, strict=True)
-                )
-            )
-    finally:
-        for conn in conns:
-            conn.close()
-    if stats.statuses.get(404, 0) != len(trainees):
-        raise BenchError(f"yardstick requests answered {dict(stats.statuses)}, expected 404s")
+    stats, _answers = await at_once(port, [post(WARM_PATH, t, WARM_BODY) for t in trainees], master)
+    _expect_404s(stats, "yardstick")
     stats.ok = len(trainees)  # the expected answer here is the 404: count it as the phase's "ok"
     return stats
 
 
 async def submit_phase(trainees: list[Trainee], port: int, master: int) -> PhaseStats:
-    stats = PhaseStats()
-    conns = [HttpConnection(port) for _ in trainees]
-    try:
-        with measured(stats, master):
-            await asyncio.gather(
-                *(
-                    timed(c, post(f"/exams/api/attempts/{t.attempt}/submit/", t), stats)
-                    for t, c in zip(trainees, conns, strict=True)
-                )
-            )
-    finally:
-        for conn in conns:
-            conn.close()
+    requests = [post(f"/exams/api/attempts/{t.attempt}/submit/", t) for t in trainees]
+    stats, _answers = await at_once(port, requests, master)
     return stats
 
 
