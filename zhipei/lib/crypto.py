@@ -56,6 +56,10 @@ class DecryptionError(Exception):
     """A token could not be decrypted: malformed, unknown key, wrong context or tampered."""
 
 
+def _tampered() -> DecryptionError:
+    return DecryptionError(_("密文校验失败：数据被篡改，或用途（context）不符"))
+
+
 class InvalidKeyring(ValueError):
     """The key specification (e.g. ZHIPEI_FIELD_KEYS) is malformed."""
 
@@ -223,34 +227,26 @@ class FieldCipher:
     def _seal(self, data: bytes, context: str) -> str:
         key = self._data_keys[(self._label, self._current_key_id)]
         nonce = os.urandom(_NONCE_BYTES)
-        aad = context.encode("utf-8")
-        if self._label == "aes":
-            sealed = AESGCM(key).encrypt(nonce, data, aad)
-        else:
-            encryptor = Cipher(algorithms.SM4(key), modes.GCM(nonce)).encryptor()
-            encryptor.authenticate_additional_data(aad)
-            sealed = encryptor.update(data) + encryptor.finalize() + encryptor.tag
+        sealed = _aead_seal(self._label, key, nonce, data, context.encode("utf-8"))
         body = _b64url(nonce + sealed)
         return f"{_FORMAT_TAG}${self._label}${self._current_key_id}${body}"
 
     def _open(self, token: str, context: str) -> bytes:
         label, key_id, blob = self._split(token)
+        key = self._key(label, key_id)
+        nonce, sealed = blob[:_NONCE_BYTES], blob[_NONCE_BYTES:]
+        try:
+            return _aead_open(label, key, nonce, sealed, context.encode("utf-8"))
+        except InvalidTag:
+            raise _tampered() from None
+
+    def _key(self, label: str, key_id: str) -> bytes:
         key = self._data_keys.get((label, key_id))
         if key is None:
             raise DecryptionError(
                 _("未知的密钥编号“%(key_id)s”：该密钥已不在密钥环中") % {"key_id": key_id}
             )
-        nonce, sealed = blob[:_NONCE_BYTES], blob[_NONCE_BYTES:]
-        aad = context.encode("utf-8")
-        try:
-            if label == "aes":
-                return AESGCM(key).decrypt(nonce, sealed, aad)
-            ciphertext, tag = sealed[:-_TAG_BYTES], sealed[-_TAG_BYTES:]
-            decryptor = Cipher(algorithms.SM4(key), modes.GCM(nonce, tag)).decryptor()
-            decryptor.authenticate_additional_data(aad)
-            return decryptor.update(ciphertext) + decryptor.finalize()
-        except InvalidTag:
-            raise DecryptionError(_("密文校验失败：数据被篡改，或用途（context）不符")) from None
+        return key
 
     # --- files: chunked authenticated encryption -------------------------------------------------
     #
@@ -278,11 +274,7 @@ class FieldCipher:
         """The plaintext of a file made by :meth:`encrypt_stream`, chunk by chunk. Raises
         DecryptionError (before yielding anything wrong) on any change to the file."""
         label, key_id, header = _read_stream_header(source)
-        key = self._data_keys.get((label, key_id))
-        if key is None:
-            raise DecryptionError(
-                _("未知的密钥编号“%(key_id)s”：该密钥已不在密钥环中") % {"key_id": key_id}
-            )
+        key = self._key(label, key_id)
         number = 0
         while True:
             size = source.read(4)
@@ -295,9 +287,7 @@ class FieldCipher:
             try:
                 plain, last = _open_chunk(label, key, header, number, sealed, context)
             except InvalidTag:
-                raise DecryptionError(
-                    _("密文校验失败：数据被篡改，或用途（context）不符")
-                ) from None
+                raise _tampered() from None
             if plain:
                 yield plain
             if last:
@@ -362,33 +352,42 @@ def _chunk_nonce(header: bytes, number: int) -> bytes:
     return header[-8:] + number.to_bytes(4, "big")
 
 
+def _aead_seal(label: str, key: bytes, nonce: bytes, data: bytes, aad: bytes) -> bytes:
+    """ciphertext | tag, by AES-256-GCM ("aes") or SM4-GCM ("sm4")."""
+    if label == "aes":
+        return AESGCM(key).encrypt(nonce, data, aad)
+    encryptor = Cipher(algorithms.SM4(key), modes.GCM(nonce)).encryptor()
+    encryptor.authenticate_additional_data(aad)
+    return encryptor.update(data) + encryptor.finalize() + encryptor.tag
+
+
+def _aead_open(label: str, key: bytes, nonce: bytes, sealed: bytes, aad: bytes) -> bytes:
+    """The plaintext of ``_aead_seal``'s output; raises InvalidTag on any change."""
+    if label == "aes":
+        return AESGCM(key).decrypt(nonce, sealed, aad)
+    if len(sealed) < _TAG_BYTES:
+        raise InvalidTag
+    ciphertext, tag = sealed[:-_TAG_BYTES], sealed[-_TAG_BYTES:]
+    decryptor = Cipher(algorithms.SM4(key), modes.GCM(nonce, tag)).decryptor()
+    decryptor.authenticate_additional_data(aad)
+    return decryptor.update(ciphertext) + decryptor.finalize()
+
+
 def _seal_chunk(
     label: str, key: bytes, header: bytes, number: int, chunk: bytes, context: str, last: bool
 ) -> bytes:
-    nonce, aad = _chunk_nonce(header, number), _chunk_aad(header, context, last)
-    if label == "aes":
-        return AESGCM(key).encrypt(nonce, chunk, aad)
-    encryptor = Cipher(algorithms.SM4(key), modes.GCM(nonce)).encryptor()
-    encryptor.authenticate_additional_data(aad)
-    return encryptor.update(chunk) + encryptor.finalize() + encryptor.tag
+    aad = _chunk_aad(header, context, last)
+    return _aead_seal(label, key, _chunk_nonce(header, number), chunk, aad)
 
 
 def _open_chunk(
     label: str, key: bytes, header: bytes, number: int, sealed: bytes, context: str
 ) -> tuple[bytes, bool]:
     """The chunk's plaintext and whether it was sealed as the last one (tries both flags)."""
-    if len(sealed) < _TAG_BYTES:
-        raise InvalidTag
     nonce = _chunk_nonce(header, number)
     for last in (False, True):
-        aad = _chunk_aad(header, context, last)
         try:
-            if label == "aes":
-                return AESGCM(key).decrypt(nonce, sealed, aad), last
-            ciphertext, tag = sealed[:-_TAG_BYTES], sealed[-_TAG_BYTES:]
-            decryptor = Cipher(algorithms.SM4(key), modes.GCM(nonce, tag)).decryptor()
-            decryptor.authenticate_additional_data(aad)
-            return decryptor.update(ciphertext) + decryptor.finalize(), last
+            return _aead_open(label, key, nonce, sealed, _chunk_aad(header, context, last)), last
         except InvalidTag:
             continue
     raise InvalidTag
