@@ -22,7 +22,7 @@ from django.views.decorators.http import require_POST
 from zhipei.accounts.models import User
 from zhipei.accounts.permissions import Perm, require_perm
 from zhipei.console.access import own_institution
-from zhipei.core.exports import XLSX_TYPE, csv_response, xlsx_response
+from zhipei.core.exports import CONTENT_TYPES, table_response
 from zhipei.lib.crypto import DecryptionError
 from zhipei.records.exporters import EXPORTERS
 from zhipei.records.forms import ExportForm
@@ -32,7 +32,6 @@ from zhipei.records.services import export_download_record, export_file_chunks, 
 
 RECENT_JOBS = 20
 log = logging.getLogger(__name__)
-_CONTENT_TYPES: dict[str, str] = {"csv": "text/csv; charset=utf-8", "xlsx": XLSX_TYPE}
 
 
 def _page(request: HttpRequest, form: ExportForm, *, status: int = 200) -> HttpResponse:
@@ -78,9 +77,9 @@ def export_start_view(request: HttpRequest) -> HttpResponse:
     if started.job is not None:
         return redirect("console:export_job", pk=started.job.pk)
     name = exporter.filename(fmt)
-    if fmt == ExportJob.Format.CSV:
-        return csv_response(name, exporter.header, exporter.rows())
-    return xlsx_response(name, exporter.header, exporter.rows(), title=str(exporter.verbose_name))
+    return table_response(
+        fmt, name, exporter.header, exporter.rows(), title=str(exporter.verbose_name)
+    )
 
 
 def _status(job: ExportJob) -> dict[str, object]:
@@ -151,7 +150,7 @@ def export_download(request: HttpRequest, pk: int) -> HttpResponseBase:
     except BaseException:
         chunks.close()
         raise
-    response = StreamingHttpResponse(chunks, content_type=_CONTENT_TYPES[job.format])
+    response = StreamingHttpResponse(chunks, content_type=CONTENT_TYPES[job.format])
     response["Content-Disposition"] = content_disposition_header(True, name)
     response["Cache-Control"] = "private, no-store"
     return response

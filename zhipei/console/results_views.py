@@ -13,7 +13,7 @@ from zhipei.accounts.models import User
 from zhipei.accounts.permissions import Perm, require_perm
 from zhipei.audit.services import audit_log
 from zhipei.console.access import own_institution
-from zhipei.core.exports import csv_response, xlsx_response
+from zhipei.core.exports import table_response
 from zhipei.core.pagination import paginate, sort_order
 from zhipei.courses.models import TrainingClass
 from zhipei.exams.models import Attempt, Exam
@@ -97,9 +97,7 @@ def exam_results_export(request: HttpRequest, pk: int, fmt: str) -> HttpResponse
         "date": f"{timezone.localdate():%Y%m%d}",
         "format": fmt,
     }
-    if fmt == "csv":
-        return csv_response(name, RESULT_HEADER, rows)
-    return xlsx_response(name, RESULT_HEADER, rows, title=_("考试成绩"))
+    return table_response(fmt, name, RESULT_HEADER, rows, title=_("考试成绩"))
 
 
 def _class(request: HttpRequest, pk: int) -> TrainingClass:
@@ -140,6 +138,4 @@ def class_results_export(request: HttpRequest, pk: int, fmt: str) -> HttpRespons
         "date": f"{timezone.localdate():%Y%m%d}",
         "format": fmt,
     }
-    if fmt == "csv":
-        return csv_response(name, CLASS_HEADER, rows)
-    return xlsx_response(name, CLASS_HEADER, rows, title=_("学时与成绩"))
+    return table_response(fmt, name, CLASS_HEADER, rows, title=_("学时与成绩"))

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CONTENT_TYPES = {"csv": "text/csv; charset=utf-8", "xlsx": XLSX_TYPE}
 
 
 class _Line:
@@ -86,9 +87,7 @@ def write_xlsx(
 def csv_response(
     filename: str, header: Sequence[StrOrPromise], rows: Iterable[Sequence[Any]]
 ) -> Any:
-    response = StreamingHttpResponse(
-        csv_lines(header, rows), content_type="text/csv; charset=utf-8"
-    )
+    response = StreamingHttpResponse(csv_lines(header, rows), content_type=CONTENT_TYPES["csv"])
     response["Content-Disposition"] = content_disposition_header(True, filename)
     return response
 
@@ -107,3 +106,17 @@ def xlsx_response(
     response = FileResponse(spool, content_type=XLSX_TYPE)
     response["Content-Disposition"] = content_disposition_header(True, filename)
     return response
+
+
+def table_response(
+    fmt: str,
+    filename: str,
+    header: Sequence[StrOrPromise],
+    rows: Iterable[Sequence[Any]],
+    *,
+    title: str,
+) -> Any:
+    """The download of a table as ``fmt`` ("csv" or "xlsx"; ``title`` names the sheet)."""
+    if fmt == "csv":
+        return csv_response(filename, header, rows)
+    return xlsx_response(filename, header, rows, title=title)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -172,9 +173,7 @@ def api_recheck(request: HttpRequest, attempt_id: int) -> JsonResponse:
             attempt_id=attempt_id,
             trainee=_profile(request),
             frames=frames,
-            challenge_for=lambda purpose: face_services.face_challenge_take(
-                request.session, purpose
-            ),
+            challenge_for=partial(face_services.face_challenge_take, request.session),
             request=request,
         )
     except (services.ExamError, face_services.FaceError) as exc:

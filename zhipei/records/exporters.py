@@ -126,11 +126,17 @@ def study_filter(scope: ExportScope, *, via: str, at: str) -> Q:
         q &= Q(**{f"{via}trainee__class_memberships__training_class": scope.training_class})
     if scope.course is not None:
         q &= Q(**{f"{via}lesson__chapter__course": scope.course})
-    start, end = scope.study_window()
+    return q & _in_window(at, scope.study_window())
+
+
+def _in_window(field: str, window: tuple[datetime | None, datetime | None]) -> Q:
+    """``field`` within [start, end); an open side does not filter."""
+    start, end = window
+    q = Q()
     if start is not None:
-        q &= Q(**{f"{at}__gte": start})
+        q &= Q(**{f"{field}__gte": start})
     if end is not None:
-        q &= Q(**{f"{at}__lt": end})
+        q &= Q(**{f"{field}__lt": end})
     return q
 
 
@@ -545,12 +551,7 @@ class SummaryExporter(Exporter):
             attempts = attempts.filter(
                 Q(exam__course=scope.course) | Q(exam__lesson__chapter__course=scope.course)
             )
-        start, end = scope.chosen_window()
-        if start is not None:
-            attempts = attempts.filter(started_at__gte=start)
-        if end is not None:
-            attempts = attempts.filter(started_at__lt=end)
-        return attempts
+        return attempts.filter(_in_window("started_at", scope.chosen_window()))
 
     def _best_scores(self) -> dict[int, tuple[float, bool]]:
         best: dict[int, tuple[float, bool]] = {}
@@ -654,12 +655,7 @@ class ScoresExporter(Exporter):
             exams = exams.filter(Q(course=scope.course) | Q(lesson__chapter__course=scope.course))
         if scope.training_class is not None or scope.course is not None:
             attempts = attempts.filter(exam_id__in=exams.values("pk"))
-        start, end = scope.chosen_window()
-        if start is not None:
-            attempts = attempts.filter(started_at__gte=start)
-        if end is not None:
-            attempts = attempts.filter(started_at__lt=end)
-        return attempts
+        return attempts.filter(_in_window("started_at", scope.chosen_window()))
 
     def count(self) -> int:
         return self.queryset().count()

@@ -134,12 +134,13 @@ def export_file_chunks(job: ExportJob) -> ExportDownload:
     here, before any response starts (a later bad chunk cuts the download short)."""
     stored = default_storage.open(job.file, "rb")
     try:
-        if job.file.endswith(".enc") or is_encrypted_stream(stored.read(8)):
-            stored.seek(0)
-            rest = field_cipher().decrypt_stream(stored, context=export_context(job.pk))
-        else:
-            stored.seek(0)
-            rest = iter(lambda: stored.read(64 * 1024), b"")
+        encrypted = job.file.endswith(".enc") or is_encrypted_stream(stored.read(8))
+        stored.seek(0)
+        rest = (
+            field_cipher().decrypt_stream(stored, context=export_context(job.pk))
+            if encrypted
+            else iter(lambda: stored.read(STREAM_CHUNK), b"")
+        )
         first = next(rest, b"")
     except BaseException:
         stored.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -140,9 +141,7 @@ def api_face(request: HttpRequest, session_id: int) -> JsonResponse:
             session_id=session_id,
             trainee=user.trainee_profile,
             frames=frames,
-            challenge_for=lambda purpose: face_services.face_challenge_take(
-                request.session, purpose
-            ),
+            challenge_for=partial(face_services.face_challenge_take, request.session),
             request=request,
         )
     except (services.StudyError, face_services.FaceError) as exc:
