@@ -154,10 +154,7 @@ class XlsxWriter:
                     value = timezone.localtime(value).replace(tzinfo=None)
                 days = (value - _EPOCH).total_seconds() / 86400
                 cells.append(f'<c r="{ref}" s="{_DATETIME_STYLE}"><v>{days!r}</v></c>')
-            elif isinstance(value, date) and not isinstance(value, datetime):
-                if value < _FIRST_SERIAL_DAY:
-                    cells.append(f'<c r="{ref}" t="inlineStr"><is><t>{value}</t></is></c>')
-                    continue
+            elif kind is date and value >= _FIRST_SERIAL_DAY:
                 days = (value - _EPOCH.date()).days
                 cells.append(f'<c r="{ref}" s="{_DATE_STYLE}"><v>{days}</v></c>')
             elif isinstance(value, time):
