@@ -50,43 +50,33 @@ def expected_detail(**filters: Any) -> list[tuple[Any, ...]]:
         "GAP": "心跳间隔过长",
     }
     related = ("session__trainee__user", "session__lesson__chapter__course")
-    rows = []
-    for seg in StudySegment.objects.filter(**filters).select_related(*related):
-        s = seg.session
-        rows.append(
-            (
-                s.pk,
-                s.trainee.user.name,
-                s.trainee.id_number_masked,
-                s.lesson.chapter.course.title,
-                s.lesson.title,
-                local(seg.started_at),
-                local(seg.ended_at),
-                round(seg.seconds, 1),
-                "是",
-                "",
-                "",
-                _outcome(s),
-            )
+
+    def row(item: Any, credited: str, code: str, label: str) -> tuple[Any, ...]:
+        s = item.session
+        return (
+            s.pk,
+            s.trainee.user.name,
+            s.trainee.id_number_masked,
+            s.lesson.chapter.course.title,
+            s.lesson.title,
+            local(item.started_at),
+            local(item.ended_at),
+            round(item.seconds, 1),
+            credited,
+            code,
+            label,
+            _outcome(s),
         )
-    for gap in UncreditedInterval.objects.filter(**filters).select_related(*related):
-        s = gap.session
-        rows.append(
-            (
-                s.pk,
-                s.trainee.user.name,
-                s.trainee.id_number_masked,
-                s.lesson.chapter.course.title,
-                s.lesson.title,
-                local(gap.started_at),
-                local(gap.ended_at),
-                round(gap.seconds, 1),
-                "否",
-                gap.reason,
-                labels.get(gap.reason, gap.reason),  # an unknown code is shown as itself
-                _outcome(s),
-            )
-        )
+
+    rows = [
+        row(seg, "是", "", "")
+        for seg in StudySegment.objects.filter(**filters).select_related(*related)
+    ]
+    rows += [
+        # An unknown code is shown as itself.
+        row(gap, "否", gap.reason, labels.get(gap.reason, gap.reason))
+        for gap in UncreditedInterval.objects.filter(**filters).select_related(*related)
+    ]
     return sorted(rows, key=lambda r: (r[0], r[5]))
 
 

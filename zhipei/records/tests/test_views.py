@@ -124,8 +124,8 @@ def test_a_whole_leap_year_is_allowed(records, personas):
     assert response.status_code == 200
 
 
-def test_another_institutions_class_or_course_is_a_404(records, personas):
-    class_b = TrainingClass.objects.create(
+def other_institutions_class(personas) -> TrainingClass:
+    return TrainingClass.objects.create(
         institution=personas.inst_b,
         name="创业班",
         kind="entrepreneurship",
@@ -133,6 +133,10 @@ def test_another_institutions_class_or_course_is_a_404(records, personas):
         end_date="2026-02-01",
         required_xueshi=10,
     )
+
+
+def test_another_institutions_class_or_course_is_a_404(records, personas):
+    class_b = other_institutions_class(personas)
     for data in (
         {"training_class": class_b.pk},
         {"training_class": 987654},
@@ -378,14 +382,7 @@ def test_job_progress_is_written_while_it_runs(big, records, personas, monkeypat
 def test_a_job_whose_scope_is_not_its_institutions_fails_cleanly(records, personas):
     from zhipei.records.services import export_job_run
 
-    class_b = TrainingClass.objects.create(
-        institution=personas.inst_b,
-        name="创业班",
-        kind="entrepreneurship",
-        start_date="2026-01-01",
-        end_date="2026-02-01",
-        required_xueshi=10,
-    )
+    class_b = other_institutions_class(personas)
     job = ExportJob.objects.create(
         institution=personas.inst_a,
         requested_by=personas.admin,
