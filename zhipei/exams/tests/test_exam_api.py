@@ -179,3 +179,31 @@ def test_a_face_match_opens_only_the_exam_it_was_made_for(personas, exam, paper)
     assert response.status_code == 409 and response.json()["code"] == "FACE_REQUIRED"
     assert client.post(f"/exams/api/{exam.pk}/start/").status_code == 200
     assert Attempt.objects.filter(exam=other).count() == 0
+
+
+def test_a_class_exam_does_not_exist_for_a_member_outside_the_class(personas, exam):
+    """The start (one hand-written statement) and the page and face check (the ORM selector)
+    apply the same rule: outside the class, the class's exam is a 404 everywhere."""
+    from django.utils import timezone
+
+    from zhipei.courses.models import ClassMember, TrainingClass
+
+    training_class = TrainingClass.objects.create(
+        institution=exam.institution,
+        name="电工一班",
+        kind="vocational",
+        start_date=timezone.localdate(),
+        end_date=timezone.localdate(),
+        required_xueshi=1,
+    )
+    Exam.objects.filter(pk=exam.pk).update(scope="class", training_class=training_class)
+    client = client_for(personas.trainee)
+    face_pass(personas.trainee.trainee_profile, exam)
+    for url in (f"/exams/api/{exam.pk}/start/", f"/exams/api/{exam.pk}/face/"):
+        response = client.post(url)
+        assert response.status_code == 404 and response.json()["code"] == "EXAM_NOT_FOUND"
+    assert client.get(f"/exams/{exam.pk}/").status_code == 404
+    ClassMember.objects.create(
+        training_class=training_class, trainee=personas.trainee.trainee_profile
+    )
+    assert client.post(f"/exams/api/{exam.pk}/start/").status_code == 200
