@@ -702,7 +702,5 @@ def write_csv(
     if not inert:
         out.writelines(csv_lines(header, rows))
         return
-    writer = csv.writer(out)
-    out.write("\ufeff")
-    writer.writerow(header)
-    writer.writerows(rows)
+    out.writelines(csv_lines(header, ()))  # the BOM and the header, as csv_lines writes them
+    csv.writer(out).writerows(rows)
