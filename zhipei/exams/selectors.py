@@ -124,17 +124,15 @@ def _start_sql() -> str:
 
 
 def exam_for_start(
-    profile: TraineeProfile | int, exam_id: int, now: datetime | None = None
+    profile: TraineeProfile, exam_id: int, now: datetime
 ) -> tuple[Exam, StartFacts] | None:
     """The exam, if it belongs to one of the trainee's institutions, with the facts its start
     decides on (``facts.in_class``: whether a class exam concerns them, as ``exam_for_trainee``
     decides); ``now`` dates the face match's freshness."""
-    now = now or timezone.now()
-    trainee_id = profile if isinstance(profile, int) else profile.pk
     since = now - timedelta(seconds=settings.EXAM_START_FACE_SECONDS)
     params = {
         "exam": exam_id,
-        "trainee": trainee_id,
+        "trainee": profile.pk,
         "open": Attempt.Status.IN_PROGRESS.value,
         "purpose": Purpose.EXAM_START.value,
         "context": f"exam:{exam_id}",
