@@ -280,7 +280,9 @@ class PhaseStats:
     client_cpu: float = 0.0  # CPU seconds of this process during the phase
     host_busy: float = 0.0  # busy CPUs of the whole machine, on average
     server_cpu: float = 0.0  # CPU seconds of gunicorn (master and workers)
-    db_cpu: float = 0.0  # CPU seconds of the PostgreSQL backends connected to the bench database
+    db_cpu: float = (
+        0.0  # CPU seconds of PostgreSQL: the bench database's backends, the cluster's own
+    )
 
     def cpu_ms_per_answer(self) -> float:
         """Server-side CPU (gunicorn and its database backends) per HTTP 200 answer."""
@@ -418,14 +420,16 @@ def server_pids(master: int) -> list[int]:
 
 
 def backend_pids() -> list[int]:
-    """The PostgreSQL backends serving the bench database (gunicorn's connections). Not through
-    Django: this runs inside the load client's event loop."""
+    """The PostgreSQL processes working for the bench: the backends serving the bench database
+    (gunicorn's connections) and the cluster's own background processes (the WAL writer, which
+    flushes commits that do not wait for it, the checkpointer, the background writer,
+    autovacuum). Not through Django: this runs inside the load client's event loop."""
     import psycopg
 
     with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as conn:
         rows = conn.execute(
-            "SELECT pid FROM pg_stat_activity"
-            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            "SELECT pid FROM pg_stat_activity WHERE pid <> pg_backend_pid()"
+            " AND (datname = current_database() OR datname IS NULL)"
         ).fetchall()
     return [row[0] for row in rows]
 
@@ -460,7 +464,7 @@ def describe(name: str, stats: PhaseStats) -> str:
         f"host CPU busy {stats.host_busy:.2f} of {os.cpu_count()} cores, "
         f"load client {stats.client_cpu / max(stats.elapsed, 1e-9):.2f} core, "
         f"gunicorn {stats.server_cpu / max(stats.elapsed, 1e-9):.2f} core, "
-        f"its PostgreSQL backends {stats.db_cpu / max(stats.elapsed, 1e-9):.2f} core; "
+        f"PostgreSQL {stats.db_cpu / max(stats.elapsed, 1e-9):.2f} core; "
         f"server CPU per answer {stats.cpu_ms_per_answer():.2f} ms "
         f"(gunicorn {stats.server_cpu / max(stats.ok, 1) * 1000:.2f}, "
         f"PostgreSQL {stats.db_cpu / max(stats.ok, 1) * 1000:.2f})"

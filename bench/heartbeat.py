@@ -7,8 +7,8 @@ Method (one run, one server):
    created if missing) is migrated; one institution, course, chapter and a 3600 s lesson are
    created, and N trainees, each with an ACTIVE study session started through
    ``study_session_start`` and then marked as past its start face check, with the next face
-   check and question a year away (nothing interrupts the heartbeats), and a logged-in Django
-   session written straight to the session store (no login views).
+   check and question a year away (nothing interrupts the heartbeats), and the session's study
+   token (the heartbeat's only credential: the player sends no cookie with it).
 2. Server. ``gunicorn zhipei.wsgi --worker-class gthread`` on a free port of 127.0.0.1, with
    the same secret and field keys as this process (taken from ZHIPEI_SECRET_KEY,
    ZHIPEI_FIELD_KEYS and ZHIPEI_BLIND_INDEX_KEY when set, generated for the run otherwise:
@@ -20,7 +20,8 @@ Method (one run, one server):
    back for --seconds (a closed loop: the next one leaves when the previous answer arrives, so
    the rate is the server's capacity, not a real player's 1 per 10 s). The position is the
    time since the learner's baseline heartbeat (playing at 1x), seq counts up, ``interacted``
-   is true. The client is raw HTTP/1.1 on asyncio streams, one process, one thread.
+   is true, and the sealed row of the previous answer (``state``) is sent back, as the player
+   does. Heartbeats reach gunicorn's ``zhipei.wsgi``, so the heartbeat lane answers them. The client is raw HTTP/1.1 on asyncio streams, one process, one thread.
 4. No-op. The same number of clients GET /livez (no database, no session) for as long.
    Then, as a yardstick, GET /healthz for as long: one ``SELECT 1`` round trip to PostgreSQL
    and a JSON answer, the least any request that touches the database does
@@ -44,7 +45,8 @@ that failed counts too (one that timed out with the timeout as its latency, a lo
 connections). The load client runs on the same machine and competes with gunicorn and
 PostgreSQL for the CPU: stderr shows how busy the host and the client were; the heartbeat/no-op
 ratio is less sensitive to that than either rate. ``*_server_cpu_ms`` is the CPU time (user and
-system) of gunicorn's processes and of the PostgreSQL backends connected to the bench database,
+system) of gunicorn's processes and of PostgreSQL (the backends connected to the bench database
+and the cluster's background processes, such as the WAL writer),
 per HTTP 200 answer: what one answer costs the server, whatever else the machine is running.
 
 Run: .venv/bin/python bench/heartbeat.py [--learners 500] [--seconds 30] [--workers W]
@@ -56,7 +58,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import sys
 import time
@@ -78,7 +79,6 @@ from harness import (  # noqa: E402 - the harness lives beside this script
     check_connection_budget,
     describe,
     log,
-    login_headers,
     make_learner,
     measured,
     raise_fd_limit,
@@ -108,9 +108,10 @@ PREFLIGHT_CONCURRENCY = 64
 class Learner:
     session_id: int
     path: bytes  # the heartbeat URL
-    cookie: bytes  # the Cookie and X-CSRFToken header lines
+    headers: bytes  # the X-Study-Token header line (the player sends no cookie with heartbeats)
     seq: int = 0
     started: float = 0.0  # monotonic time of the baseline heartbeat (position 0)
+    state: bytes | None = None  # the sealed row of the last answer, sent back as the player does
 
 
 def create_learners(count: int) -> list[Learner]:
@@ -166,7 +167,7 @@ def create_learners(count: int) -> list[Learner]:
                 Learner(
                     session_id=session.pk,
                     path=f"/study/api/sessions/{session.pk}/heartbeat/".encode(),
-                    cookie=(login_headers(user) + f"X-Study-Token: {token}\r\n").encode(),
+                    headers=f"X-Study-Token: {token}\r\n".encode(),
                 )
             )
             if (i + 1) % 100 == 0:
@@ -249,27 +250,34 @@ def study_summary(learners: list[Learner]) -> str:
 
 
 def heartbeat_request(learner: Learner, position: float) -> bytes:
+    """The player's heartbeat (study.js): playing at 1x, visible, focused, interacted, and the
+    previous answer's sealed row. Formatted by hand: the client shares the machine's CPU with
+    the server, so it spends as little as it can."""
     learner.seq += 1
-    body = json.dumps(
-        {
-            "seq": learner.seq,
-            "position": round(position, 3),
-            "rate": 1,
-            "visible": True,
-            "focused": True,
-            "playing": True,
-            "interacted": True,
-        },
-        separators=(",", ":"),
-    ).encode()
+    state = b',"state":"%s"' % learner.state if learner.state is not None else b""
+    body = (
+        b'{"seq":%d,"position":%.3f,"rate":1,"visible":true,"focused":true,"playing":true,'
+        b'"interacted":true%s}' % (learner.seq, position, state)
+    )
     return (
         b"POST %s HTTP/1.1\r\nHost: %s\r\n%sContent-Type: application/json\r\n"
         b"Accept: application/json\r\nContent-Length: %d\r\n\r\n%s"
-        % (learner.path, HOST.encode(), learner.cookie, len(body), body)
+        % (learner.path, HOST.encode(), learner.headers, len(body), body)
     )
 
 
 ACTIVE = b'"status": "active"'
+STATE = b'"state": "'
+
+
+def remember_state(learner: Learner, answer: tuple[int, bytes] | None) -> None:
+    """Keep the answer's sealed row for the next heartbeat, as the player does (none: none)."""
+    learner.state = None
+    if answer is not None and answer[0] == 200:
+        start = answer[1].find(STATE)
+        if start >= 0:
+            start += len(STATE)
+            learner.state = answer[1][start : answer[1].index(b'"', start)]
 
 
 async def preflight(learners: list[Learner], conns: list[HttpConnection]) -> None:
@@ -282,6 +290,7 @@ async def preflight(learners: list[Learner], conns: list[HttpConnection]) -> Non
         async with gate:
             learner.started = time.monotonic()
             answer = await timed(conn, heartbeat_request(learner, 0.0), stats)
+        remember_state(learner, answer)
         if answer is None:
             failed.append(f"session {learner.session_id}: no answer ({dict(stats.failures)})")
         elif answer[0] != 200 or ACTIVE not in answer[1]:
@@ -317,6 +326,7 @@ async def heartbeat_phase(
             if now >= deadline:
                 return
             answer = await timed(conn, heartbeat_request(learner, now - learner.started), stats)
+            remember_state(learner, answer)
             if answer is not None and answer[0] == 200 and ACTIVE not in answer[1]:
                 stats.not_active += 1
 

@@ -171,11 +171,28 @@ def database_from_url(url: str) -> dict[str, object]:
             "PASSWORD": unquote(parts.password or ""),
             "HOST": parts.hostname or "",
             "PORT": str(parts.port or ""),
-            "OPTIONS": dict(parse_qsl(parts.query)),
+            # Server-side binding, and statements prepared once a connection has run them 5
+            # times (psycopg's default): the parameters travel apart from the statement, and
+            # PostgreSQL plans a frequent statement once per connection. A heartbeat's write
+            # cost PostgreSQL 180 µs unprepared, 110 prepared (docs/STUDY.md, Capacity).
+            # ?server_side_binding=0 or ?prepare_threshold= (empty: never) in DATABASE_URL.
+            "OPTIONS": _database_options(parse_qsl(parts.query)),
             "CONN_MAX_AGE": envint("ZHIPEI_DB_CONN_MAX_AGE", 60),
             "CONN_HEALTH_CHECKS": True,
         }
     raise ImproperlyConfigured(f"DATABASE_URL scheme {parts.scheme!r} is not supported")
+
+
+def _database_options(query: list[tuple[str, str]]) -> dict[str, object]:
+    options: dict[str, object] = {"server_side_binding": True, "prepare_threshold": 5}
+    for name, value in query:
+        if name == "server_side_binding":
+            options[name] = value.lower() in ("1", "true", "yes", "on")
+        elif name == "prepare_threshold":
+            options[name] = int(value) if value else None
+        else:
+            options[name] = value
+    return options
 
 
 DATABASE_URL = envsecret("DATABASE_URL")
@@ -344,6 +361,10 @@ STUDY_MIN_SEGMENT_SECONDS = envint("ZHIPEI_STUDY_MIN_SEGMENT_SECONDS", 300 if _S
 # A lesson is complete when its credited time reaches its duration less this slack (heartbeat granularity).
 STUDY_COMPLETION_SLACK_SECONDS = envint("ZHIPEI_STUDY_COMPLETION_SLACK_SECONDS", 3)
 STUDY_TOKEN_SECONDS = envint("ZHIPEI_STUDY_TOKEN_SECONDS", 12 * 3600)  # heartbeat token lifetime
+# PostgreSQL: a heartbeat's fast-path write commits without waiting for its WAL flush. A crash of
+# the database may lose the last fraction of a second of heartbeats; the next one then finds the
+# older row and the ledger treats the lost ones as a gap (docs/STUDY.md, Capacity).
+STUDY_HEARTBEAT_ASYNC_COMMIT = envbool("ZHIPEI_STUDY_HEARTBEAT_ASYNC_COMMIT", "1")
 # The console's live monitor (实时监控) polls for fresh rows this often (docs/CONSOLE.md).
 CONSOLE_LIVE_REFRESH_SECONDS = envint("ZHIPEI_CONSOLE_LIVE_REFRESH_SECONDS", 3)
 # Staff of one institution watching the same monitor share one reading of it for this long (the

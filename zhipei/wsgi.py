@@ -1,8 +1,10 @@
-"""WSGI entry point (gunicorn zhipei.wsgi)."""
+"""WSGI entry point (gunicorn zhipei.wsgi): Django, with the heartbeat lane in front of it."""
 
 import os
 
 from django.core.wsgi import get_wsgi_application
 
+from zhipei.study.lane import HeartbeatLane
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "zhipei.settings")
-application = get_wsgi_application()
+application = HeartbeatLane(get_wsgi_application())

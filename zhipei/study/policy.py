@@ -7,6 +7,8 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 
 from zhipei.institutions.models import Institution
 from zhipei.study import ledger
@@ -43,28 +45,30 @@ def _tighter(platform: float, own: float | None, *, smaller_is_stricter: bool = 
     return min(platform, own) if smaller_is_stricter else max(platform, own)
 
 
-# An institution's own numbers change rarely and are read on every heartbeat: keep them for a
-# short while per process instead of one query per heartbeat.
+# An institution's own numbers change rarely and are read on every heartbeat: keep the policy
+# they make for a short while per process instead of a query (and the building) per heartbeat.
 _OWN_TTL = 30.0
-_own_cache: dict[int, tuple[float, SupervisionPolicy | None]] = {}
+_cache: dict[int, tuple[float, Policy]] = {}
 
 
-def _own_policy(institution_id: int) -> SupervisionPolicy | None:
-    hit = _own_cache.get(institution_id)
-    if hit is not None and time.monotonic() - hit[0] < _OWN_TTL:
-        return hit[1]
-    own = SupervisionPolicy.objects.filter(institution_id=institution_id).first()
-    _own_cache[institution_id] = (time.monotonic(), own)
-    return own
-
-
-def clear_policy_cache() -> None:
-    _own_cache.clear()
+@receiver(setting_changed)
+def clear_policy_cache(**kwargs: object) -> None:
+    _cache.clear()
 
 
 def policy_for(institution: Institution | int) -> Policy:
     """``institution`` or its id (the heartbeat path has only the id)."""
-    own = _own_policy(institution if isinstance(institution, int) else institution.pk)
+    institution_id = institution if isinstance(institution, int) else institution.pk
+    hit = _cache.get(institution_id)
+    if hit is not None and time.monotonic() - hit[0] < _OWN_TTL:
+        return hit[1]
+    policy = _policy(SupervisionPolicy.objects.filter(institution_id=institution_id).first())
+    _cache[institution_id] = (time.monotonic(), policy)
+    return policy
+
+
+def _policy(own: SupervisionPolicy | None) -> Policy:
+    """The platform's settings, tightened by ``own``."""
     minutes = 60.0
 
     def pick(

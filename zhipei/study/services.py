@@ -10,7 +10,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.conf import settings
 from django.db import Error, connection, transaction
@@ -21,9 +21,11 @@ from django.utils.translation import gettext as _
 
 from zhipei.accounts.models import TraineeProfile
 from zhipei.audit.services import audit_log
+from zhipei.core.crypto import field_cipher
 from zhipei.courses.models import Lesson, LessonQuestion
 from zhipei.faces.models import FaceAttempt, Purpose
 from zhipei.faces.services import face_verify
+from zhipei.lib.crypto import DecryptionError
 from zhipei.study import ledger
 from zhipei.study.models import (
     LessonProgress,
@@ -38,6 +40,7 @@ if TYPE_CHECKING:
     from zhipei.institutions.models import Institution
 
 _rng = random.SystemRandom()
+_T = TypeVar("_T")
 HEARTBEAT_FIELDS = [
     "ledger",
     "credited_seconds",
@@ -160,16 +163,19 @@ def heartbeat_record(
     beat: HeartbeatInput,
     now: datetime | None = None,
     trainee_id: int | None = None,
+    sealed: str | None = None,
 ) -> dict[str, Any]:
     """Apply one heartbeat; returns what the player must do next (pause, face check, question).
 
     ``user_id`` and ``trainee_id`` are the trainee's user and profile (from the session's signed
-    token). The common heartbeat (an active session, nothing falling due) takes the fast path:
-    one row read, one conditional write. Everything else, a fast path that lost a race, and a
-    token without ``trainee_id`` run here, under the row lock."""
+    token); ``sealed`` is what the previous answer carried as ``state``, if anything. The
+    common heartbeat (an active session, nothing falling due) takes the fast path: one
+    conditional write, and a read of the row unless ``sealed`` is still current. Everything
+    else, a fast path that lost a race, and a token without ``trainee_id`` run here, under the
+    row lock."""
     now = now or timezone.now()
     if trainee_id is not None:
-        answer = _heartbeat_fast(session_id, trainee_id, beat, now)
+        answer = _heartbeat_fast(session_id, trainee_id, beat, now, sealed)
         if answer is not None:
             return answer
     with transaction.atomic():
@@ -230,6 +236,14 @@ _FAST_WRITE = (
     " WHERE id = %s AND version = %s"
 )
 _FAST_MERGE = "UPDATE study_uncreditedinterval SET ended_at = %s, seconds = %s WHERE id = %s"
+# PostgreSQL, with STUDY_HEARTBEAT_ASYNC_COMMIT: the same write, committed without waiting for
+# the WAL flush. set_config(..., true) holds for the statement's own transaction, so nothing else
+# on the connection is affected; it runs only when the row matched (it follows the version test).
+# A database crash can lose the last such writes, never reorder them: a later synchronous commit
+# (a face check, an end) flushes them first. A lost write leaves the row as it was before; the
+# next heartbeat's sealed row no longer matches it, the row is read, and the ledger counts the
+# time since the last kept heartbeat as it counts any gap: at most the wall clock, never twice.
+_FAST_WRITE_ASYNC = _FAST_WRITE + " AND set_config('synchronous_commit', 'off', true) = 'off'"
 
 
 class _RowChanged(Exception):
@@ -244,18 +258,25 @@ def _aware(value: datetime | None) -> datetime | None:
 
 
 def _fast_read(session_id: int, trainee_id: int) -> tuple[Any, ...] | None:
-    """The session row, if it is the trainee's, and its open interval (no lock).
-
-    With ``CONN_HEALTH_CHECKS`` Django sends ``SELECT 1`` before a request's first query on a
-    persistent connection: a round trip per heartbeat. This read is that check instead: if it
-    fails on a reused connection, the connection is closed and the read made again on a new one,
-    as the health check would have done."""
+    """The session row, if it is the trainee's, and its open interval (no lock)."""
 
     def read() -> tuple[Any, ...] | None:
         with connection.cursor() as cursor:
             cursor.execute(_FAST_READ, [session_id, trainee_id])
             return cursor.fetchone()
 
+    return _as_health_check(read)
+
+
+def _as_health_check(statement: Callable[[], _T]) -> _T:
+    """Runs ``statement`` (the request's first) as the connection's health check.
+
+    With ``CONN_HEALTH_CHECKS`` Django sends ``SELECT 1`` before a request's first query on a
+    persistent connection: a round trip per heartbeat. The fast path's first statement is that
+    check instead: if it fails on a reused connection, the connection is closed and the
+    statement made again on a new one, as the health check would have done. (A write that
+    reached the database before the connection died finds the version moved on, the second
+    time: the fast path then reads the row again.)"""
     db: Any = connection  # health_check_* are Django's, not in its type stubs
     if (
         db.connection is not None
@@ -265,14 +286,18 @@ def _fast_read(session_id: int, trainee_id: int) -> tuple[Any, ...] | None:
     ):
         db.health_check_done = True
         try:
-            return read()
+            return statement()
         except Error:
             db.close()
-    return read()
+    return statement()
 
 
 def _heartbeat_fast(
-    session_id: int, trainee_id: int, beat: HeartbeatInput, now: datetime
+    session_id: int,
+    trainee_id: int,
+    beat: HeartbeatInput,
+    now: datetime,
+    sealed: str | None = None,
 ) -> dict[str, Any] | None:
     """The common heartbeat, without the ORM and without a lock: an active session with nothing
     falling due (no face check, no question, no idle stop, no daily cap, no too-short segment to
@@ -280,117 +305,168 @@ def _heartbeat_fast(
     session row, and records its uncredited part (network jitter, a paused or hidden player) as
     ``_uncredit`` would: merged into the open interval, or as a new one.
 
-    The row is read without a lock and written only if its ``version`` is still the one read
-    (every other write bumps it; the open interval changes only with its session row), so what
-    is written is exactly what the locked path would write. Returns None, with nothing written,
-    whenever anything else may happen or the row changed in between: the caller then runs the
-    locked path."""
+    The row is the one the previous heartbeat left, sealed in its answer (``sealed``, see
+    ``_seal_row``), or else read without a lock; it is written only if its ``version`` is still
+    the one it had (every other write bumps it; the open interval changes only with its session
+    row), so what is written is exactly what the locked path would write. A sealed row that is no
+    longer current is read again. Returns None, with nothing written, whenever anything else may
+    happen or the row changed in between: the caller then runs the locked path."""
+    row = _open_row(sealed, session_id, trainee_id) if sealed else None
+    if row is not None:
+        answer = _fast_step(session_id, trainee_id, row, beat, now)
+        if answer is not _CHANGED:
+            return answer  # type: ignore[return-value]
     row = _fast_read(session_id, trainee_id)
     if row is None:
         return None
-    with connection.cursor() as cursor:
-        (
-            status,
-            ledger_json,
-            last_activity_at,
-            last_beat_at,
-            face_due_at,
-            next_face_at,
-            next_quiz_at,
-            quiz_id,
-            daily_base,
-            confirmed,
-            institution_id,
-            version,
-            open_id,
-            open_reason,
-            open_ended_at,
-            open_seconds,
-        ) = row
-        # What _due_events and _blocked_reason would act on: the locked path's business.
-        if status != StudySession.Status.ACTIVE or face_due_at is not None or quiz_id is not None:
+    answer = _fast_step(session_id, trainee_id, row, beat, now)
+    return None if answer is _CHANGED else answer  # type: ignore[return-value]
+
+
+_CHANGED = object()  # the fast path's write found the row changed since it was read
+
+
+def _fast_step(
+    session_id: int, trainee_id: int, row: tuple[Any, ...], beat: HeartbeatInput, now: datetime
+) -> dict[str, Any] | None | object:
+    """The fast path on ``row`` (as ``_FAST_READ`` gives it): the answer; None when the locked
+    path must decide; ``_CHANGED`` when the row was no longer ``row`` (nothing written)."""
+    (
+        status,
+        ledger_json,
+        last_activity_at,
+        last_beat_at,
+        face_due_at,
+        next_face_at,
+        next_quiz_at,
+        quiz_id,
+        daily_base,
+        confirmed,
+        institution_id,
+        version,
+        open_id,
+        open_reason,
+        open_ended_at,
+        open_seconds,
+    ) = row
+    # What _due_events and _blocked_reason would act on: the locked path's business.
+    if status != StudySession.Status.ACTIVE or face_due_at is not None or quiz_id is not None:
+        return None
+    next_face_at, next_quiz_at = _aware(next_face_at), _aware(next_quiz_at)
+    if (next_face_at is not None and now >= next_face_at) or (
+        next_quiz_at is not None and now >= next_quiz_at
+    ):
+        return None
+    policy = policy_for(institution_id)
+    last_activity_at = now if beat.interacted else _aware(last_activity_at)
+    assert last_activity_at is not None  # noqa: S101 - the column is not nullable
+    idle_for = (now - last_activity_at).total_seconds()
+    if idle_for > policy.idle_seconds + policy.idle_response_seconds:
+        return None
+    state = ledger.State.from_json(
+        json.loads(ledger_json) if isinstance(ledger_json, str | bytes) else ledger_json
+    )
+    if beat.position > state.duration + 5 or (
+        daily_base + state.credited >= policy.daily_cap_seconds
+    ):
+        return None
+    step = ledger.apply(
+        state,
+        beat.at(_epoch(now)),
+        policy.rules,
+    )
+    if step.closed is not None and ledger.drop_short_run(state, step.closed, policy.rules):
+        return None
+    if step.accepted and daily_base + state.credited >= policy.daily_cap_seconds:
+        return None
+    # The uncredited part, as _uncredit records it (there is at most one).
+    merge: list[Any] | None = None  # the open interval's new end and seconds, and its id
+    new: UncreditedInterval | None = None
+    for start, end, reason in step.uncredited:
+        seconds = end - start
+        if seconds <= ledger.EPSILON:
+            continue
+        if merge is not None or new is not None:
             return None
-        next_face_at, next_quiz_at = _aware(next_face_at), _aware(next_quiz_at)
-        if (next_face_at is not None and now >= next_face_at) or (
-            next_quiz_at is not None and now >= next_quiz_at
+        started, ended = _moment(start), _moment(end)
+        last_end = _aware(open_ended_at)  # None: no open interval
+        if (
+            last_end is not None
+            and open_reason == reason
+            and (started - last_end).total_seconds() <= MERGE_GAP
         ):
-            return None
-        policy = policy_for(institution_id)
-        last_activity_at = now if beat.interacted else _aware(last_activity_at)
-        assert last_activity_at is not None  # noqa: S101 - the column is not nullable
-        idle_for = (now - last_activity_at).total_seconds()
-        if idle_for > policy.idle_seconds + policy.idle_response_seconds:
-            return None
-        state = ledger.State.from_json(
-            json.loads(ledger_json) if isinstance(ledger_json, str | bytes) else ledger_json
-        )
-        if beat.position > state.duration + 5 or (
-            daily_base + state.credited >= policy.daily_cap_seconds
-        ):
-            return None
-        step = ledger.apply(
-            state,
-            beat.at(_epoch(now)),
-            policy.rules,
-        )
-        if step.closed is not None and ledger.drop_short_run(state, step.closed, policy.rules):
-            return None
-        if step.accepted and daily_base + state.credited >= policy.daily_cap_seconds:
-            return None
-        # The uncredited part, as _uncredit records it (there is at most one).
-        merge: list[Any] | None = None  # the open interval's new end and seconds, and its id
-        new: UncreditedInterval | None = None
-        for start, end, reason in step.uncredited:
-            seconds = end - start
-            if seconds <= ledger.EPSILON:
-                continue
-            if merge is not None or new is not None:
-                return None
-            started, ended = _moment(start), _moment(end)
-            last_end = _aware(open_ended_at)  # None: no open interval
-            if (
-                last_end is not None
-                and open_reason == reason
-                and (started - last_end).total_seconds() <= MERGE_GAP
-            ):
-                merge = [max(last_end, ended), open_seconds + seconds, open_id]
-            else:
-                new = UncreditedInterval(
-                    session_id=session_id,
-                    started_at=started,
-                    ended_at=ended,
-                    seconds=seconds,
-                    reason=reason,
-                )
-        credited = confirmed + sum(r.seconds for r in state.pending)
-        adapt = connection.ops.adapt_datetimefield_value
-        write = [
-            json.dumps(state.to_json()),
-            credited,
-            adapt(last_activity_at),
-            adapt(now if step.accepted else _aware(last_beat_at)),
-            open_id,
-            session_id,
-            version,
-        ]
-        if merge is None and new is None:
-            cursor.execute(_FAST_WRITE, write)
-            if cursor.rowcount != 1:
-                return None
+            merge = [max(last_end, ended), open_seconds + seconds, open_id]
         else:
-            try:
-                with transaction.atomic():
-                    if new is not None:
-                        new.save(force_insert=True)
-                        write[4] = new.pk
-                    cursor.execute(_FAST_WRITE, write)
-                    if cursor.rowcount != 1:
-                        raise _RowChanged
-                    if merge is not None:
-                        merge[0] = adapt(merge[0])
-                        cursor.execute(_FAST_MERGE, merge)
-            except _RowChanged:
-                return None  # rolled back: nothing written
+            new = UncreditedInterval(
+                session_id=session_id,
+                started_at=started,
+                ended_at=ended,
+                seconds=seconds,
+                reason=reason,
+            )
+    credited = confirmed + sum(r.seconds for r in state.pending)
+    adapt = connection.ops.adapt_datetimefield_value
+    written = json.dumps(state.to_json())
+    last_beat_at = now if step.accepted else _aware(last_beat_at)
+    # The open interval as the row will have it.
+    opened = [open_id, open_reason, _aware(open_ended_at), open_seconds]
+    write = [
+        written,
+        credited,
+        adapt(last_activity_at),
+        adapt(last_beat_at),
+        open_id,
+        session_id,
+        version,
+    ]
+
+    statement = (
+        _FAST_WRITE_ASYNC
+        if connection.vendor == "postgresql" and settings.STUDY_HEARTBEAT_ASYNC_COMMIT
+        else _FAST_WRITE
+    )
+
+    def write_row() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(statement, write)
+            return cursor.rowcount
+
+    if merge is None and new is None:
+        # With a sealed row this is the request's first statement: the health check too.
+        if _as_health_check(write_row) != 1:
+            return _CHANGED
+    else:
+        try:
+            with transaction.atomic():
+                if new is not None:
+                    new.save(force_insert=True)
+                    write[4] = new.pk
+                    opened = [new.pk, new.reason, new.ended_at, new.seconds]
+                if write_row() != 1:
+                    raise _RowChanged
+                if merge is not None:
+                    opened[2:] = merge[:2]
+                    with connection.cursor() as cursor:
+                        cursor.execute(_FAST_MERGE, [adapt(merge[0]), *merge[1:]])
+        except _RowChanged:
+            return _CHANGED  # rolled back: nothing written
+    # The row as it now is (only the version and what was just written changed), for the
+    # player to send back with its next heartbeat.
+    row = (
+        status,
+        written,
+        last_activity_at,
+        last_beat_at,
+        None,
+        next_face_at,
+        next_quiz_at,
+        None,
+        daily_base,
+        confirmed,
+        institution_id,
+        version + 1,
+        *opened,
+    )
     return {
         "ok": True,
         "status": status,
@@ -405,7 +481,51 @@ def _heartbeat_fast(
         "quiz": None,
         "idle_prompt": _idle_prompt(idle_for, policy),
         "pause": False,
+        "state": _seal_row(session_id, trainee_id, row),
     }
+
+
+# The fast path's row, sealed: the heartbeat's answer carries the session row it left, encrypted
+# and authenticated with the field keys, and the player sends it back with the next heartbeat,
+# which then needs no read. It is only ever a copy: the write is conditional on the version it
+# holds, so a stale, replayed or another session's row is never acted on (it fails to open or
+# its write finds another version, and the row is read). Encrypted, not just signed: it holds
+# when the next face check and question fall due.
+_STATE_CONTEXT = "study.heartbeat.row.v1:%d"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_TIMES = (2, 3, 4, 5, 6, 14)  # the datetime columns of _FAST_READ
+
+
+def _seal_row(session_id: int, trainee_id: int, row: tuple[Any, ...]) -> str:
+    """``row`` with its ledger as JSON text (as written): the other columns as a JSON list, a
+    line break, the ledger's text as it is (compact JSON has no line breaks)."""
+    values: list[Any] = [trainee_id, *row]
+    values[2] = None
+    for i in _TIMES:
+        moment = _aware(row[i])
+        values[i + 1] = None if moment is None else (moment - _EPOCH) // _MICROSECOND
+    payload = f"{json.dumps(values, separators=(',', ':'))}\n{row[1]}"
+    return field_cipher().encrypt(payload, context=_STATE_CONTEXT % session_id)
+
+
+def _open_row(sealed: str, session_id: int, trainee_id: int) -> tuple[Any, ...] | None:
+    """The row ``_seal_row`` sealed for this session and trainee (its ledger as JSON text), or
+    None."""
+    try:
+        columns, ledger_text = (
+            field_cipher().decrypt(sealed, context=_STATE_CONTEXT % session_id).split("\n", 1)
+        )
+        values = json.loads(columns)
+    except (DecryptionError, ValueError):
+        return None  # not ours, tampered with, or sealed with a retired key
+    if values[0] != trainee_id:
+        return None
+    values[2] = ledger_text
+    for i in _TIMES:
+        if values[i + 1] is not None:
+            values[i + 1] = _EPOCH + values[i + 1] * _MICROSECOND
+    return tuple(values[1:])
 
 
 def _locked(

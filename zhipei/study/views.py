@@ -15,7 +15,14 @@ from django.views.decorators.http import require_POST
 
 from zhipei.accounts.models import User
 from zhipei.accounts.permissions import Perm, require_perm
-from zhipei.core.http import api_error, api_refusal, json_object
+from zhipei.core.http import (
+    BadRequest,
+    api_error,
+    api_refusal,
+    json_object,
+    loads_object,
+    refusal_of,
+)
 from zhipei.courses.delivery import lesson_video_url
 from zhipei.faces import services as face_services
 from zhipei.faces.views import face_outcome, read_frames
@@ -83,18 +90,32 @@ def api_start(request: HttpRequest, lesson_id: int) -> JsonResponse:
     )
 
 
-# Authenticated by the session's signed token in a header, not by cookies (see study/tokens.py):
-# a cross-site request can neither know the token nor send the header without CORS, so the CSRF
-# check has nothing to protect here, and the heartbeat is the hottest path.
-@csrf_exempt
-@require_POST
-def api_heartbeat(request: HttpRequest, session_id: int) -> JsonResponse:
-    claims = read_session_token(request.META.get("HTTP_X_STUDY_TOKEN", ""))
-    if claims is None or claims.session_id != session_id:
-        return api_error("BAD_TOKEN", _("学习凭证无效或已过期，请刷新页面"), status=403)
-    data = json_object(request)
-    if isinstance(data, JsonResponse):
-        return data
+# A heartbeat is a few hundred bytes and its sealed row; anything much bigger is not one.
+HEARTBEAT_MAX_BYTES = 8 * 1024
+
+
+def heartbeat_answer(session_id: int, token: str, body: bytes) -> tuple[int, dict[str, Any]]:
+    """One heartbeat request, as the view below or the heartbeat lane (``study/lane.py``)
+    received it: the HTTP status and the JSON answer."""
+    try:
+        claims = read_session_token(token)
+        if claims is None or claims.session_id != session_id:
+            raise BadRequest("BAD_TOKEN", _("学习凭证无效或已过期，请刷新页面"), status=403)
+        if len(body) > HEARTBEAT_MAX_BYTES:
+            raise BadRequest("TOO_LARGE", _("请求内容过大"), status=413)
+        beat, state = _heartbeat_input(loads_object(body))
+        return 200, services.heartbeat_record(
+            session_id=session_id,
+            user_id=claims.user_id,
+            trainee_id=claims.trainee_id,
+            beat=beat,
+            sealed=state,
+        )
+    except (BadRequest, services.StudyError) as exc:
+        return exc.status, refusal_of(exc)
+
+
+def _heartbeat_input(data: dict[str, Any]) -> tuple[services.HeartbeatInput, str | None]:
     try:
         seq = data.get("seq")
         if isinstance(seq, bool) or not isinstance(seq, int) or not 0 < seq < 2**31:
@@ -109,24 +130,35 @@ def api_heartbeat(request: HttpRequest, session_id: int) -> JsonResponse:
             playing=_flag(data, "playing"),
             interacted=_flag(data, "interacted"),
         )
+        state = data.get("state")
+        if state is not None and not isinstance(state, str):
+            raise ValueError("state")
     except ValueError as exc:
-        return api_error(
+        raise BadRequest(
             "BAD_FIELD", _("字段 %(field)s 缺失或格式不正确") % {"field": exc}, field=str(exc)
-        )
+        ) from None
     if beat.position < 0 or not 0 < beat.rate <= 16:
-        return api_error(
+        raise BadRequest(
             "IMPOSSIBLE_POSITION" if beat.position < 0 else "BAD_FIELD", _("播放位置或倍速不合理")
         )
     sent_at = data.get("sent_at")
     if sent_at is not None and (not isinstance(sent_at, int | float) or sent_at < 0):
-        return api_error("BAD_TIME", _("时间不合理"))
-    try:
-        answer = services.heartbeat_record(
-            session_id=session_id, user_id=claims.user_id, trainee_id=claims.trainee_id, beat=beat
-        )
-    except services.StudyError as exc:
-        return api_refusal(exc)
-    return JsonResponse(answer)
+        raise BadRequest("BAD_TIME", _("时间不合理"))
+    return beat, state
+
+
+# Authenticated by the session's signed token in a header, not by cookies (see study/tokens.py):
+# a cross-site request can neither know the token nor send the header without CORS, so the CSRF
+# check has nothing to protect here, and the heartbeat is the hottest path. In production the
+# heartbeat lane in front of Django answers these requests (study/lane.py); this view answers
+# them wherever the lane is not in front (the test client, a live test server).
+@csrf_exempt
+@require_POST
+def api_heartbeat(request: HttpRequest, session_id: int) -> JsonResponse:
+    status, answer = heartbeat_answer(
+        session_id, request.META.get("HTTP_X_STUDY_TOKEN", ""), request.body
+    )
+    return JsonResponse(answer, status=status)
 
 
 @require_POST

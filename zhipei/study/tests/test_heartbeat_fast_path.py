@@ -75,7 +75,7 @@ def started(trainee, lesson, institution):
     return session
 
 
-def beat(session, trainee, now, seq, position, **flags):
+def beat(session, trainee, now, seq, position, state=None, **flags):
     data = {"rate": 1.0, "visible": True, "focused": True, "playing": True, "interacted": True}
     return services.heartbeat_record(
         session_id=session.pk,
@@ -83,6 +83,7 @@ def beat(session, trainee, now, seq, position, **flags):
         trainee_id=trainee.trainee_profile.pk,
         beat=services.HeartbeatInput(seq=seq, position=position, **(data | flags)),
         now=now,
+        sealed=state,
     )
 
 
@@ -94,8 +95,7 @@ def test_the_common_heartbeat_is_one_read_and_one_write(personas, lesson, faces,
     with CaptureQueriesContext(connection) as queries:
         answer = beat(session, personas.trainee, clock.now, 2, 10)
     assert answer["credited"] == 10 and answer["status"] == "active"
-    statements = [q["sql"].split()[0] for q in queries.captured_queries]
-    assert statements == ["SELECT", "UPDATE"], queries.captured_queries  # no lock, no BEGIN
+    assert _statements(queries) == ["SELECT", "UPDATE"], queries.captured_queries  # no BEGIN
     assert "FOR UPDATE" not in queries.captured_queries[0]["sql"]
     assert StudySession.objects.get(pk=session.pk).version == version + 1
 
@@ -124,6 +124,96 @@ def test_the_heartbeat_request_makes_two_queries(personas, lesson, faces, clock)
     assert response.status_code == 200 and response.json()["credited"] == 10
     # Neither the Django session nor the user is loaded: the token is the credential.
     assert len(queries.captured_queries) == 2, [q["sql"] for q in queries.captured_queries]
+
+
+def _statements(queries: CaptureQueriesContext) -> list[str]:
+    return [q["sql"].split()[0] for q in queries.captured_queries]
+
+
+def test_with_the_last_answers_state_the_heartbeat_is_one_write(personas, lesson, faces, clock):
+    session = started(personas.trainee, lesson, personas.inst_a)
+    state = beat(session, personas.trainee, clock.now, 1, 0)["state"]
+    for seq in (2, 3):
+        clock.now += timedelta(seconds=10)
+        with CaptureQueriesContext(connection) as queries:
+            answer = beat(session, personas.trainee, clock.now, seq, 10 * (seq - 1), state)
+        assert _statements(queries) == ["UPDATE"], queries.captured_queries
+        assert answer["credited"] == 10 * (seq - 1) and answer["state"] != state
+        state = answer["state"]
+    fresh = StudySession.objects.get(pk=session.pk)
+    assert fresh.credited_seconds == 20 and fresh.ledger["last_seq"] == 3
+
+
+def test_the_state_is_sealed(personas, lesson, faces, clock):
+    session = started(personas.trainee, lesson, personas.inst_a)
+    state = beat(session, personas.trainee, clock.now, 1, 0)["state"]
+    row = StudySession.objects.get(pk=session.pk)
+    opened = services._open_row(state, session.pk, personas.trainee.trainee_profile.pk)
+    assert opened is not None and opened[5] == row.next_face_at and opened[11] == row.version
+    # Encrypted: when the next face check and question fall due is not readable from it.
+    assert "last_seq" not in state and str(row.next_face_at.year) not in state
+    assert services._open_row(state, session.pk + 1, personas.trainee.trainee_profile.pk) is None
+    assert services._open_row(state, session.pk, personas.trainee.trainee_profile.pk + 1) is None
+    flipped = state[:-3] + ("A" if state[-3] != "A" else "B") + state[-2:]
+    assert services._open_row(flipped, session.pk, personas.trainee.trainee_profile.pk) is None
+    assert (
+        services._open_row("not a state", session.pk, personas.trainee.trainee_profile.pk) is None
+    )
+
+
+def test_a_state_that_is_no_longer_current_is_read_again(personas, lesson, faces, clock):
+    session = started(personas.trainee, lesson, personas.inst_a)
+    first = beat(session, personas.trainee, clock.now, 1, 0)["state"]
+    clock.now += timedelta(seconds=10)
+    second = beat(session, personas.trainee, clock.now, 2, 10, first)
+    assert second["credited"] == 10
+    # A replay of the older state with the next heartbeat: its write finds another version.
+    clock.now += timedelta(seconds=10)
+    with CaptureQueriesContext(connection) as queries:
+        third = beat(session, personas.trainee, clock.now, 3, 20, first)
+    assert _statements(queries) == ["UPDATE", "SELECT", "UPDATE"], queries.captured_queries
+    assert third["credited"] == 20
+    # The same heartbeat again, with either state: a duplicate, credited once.
+    for state in (first, second["state"], third["state"]):
+        assert beat(session, personas.trainee, clock.now, 3, 20, state)["credited"] == 20
+    # Another request wrote the row (a face check, the console): the state is stale.
+    StudySession.objects.filter(pk=session.pk).update(
+        next_face_at=clock.now + timedelta(seconds=15), version=F("version") + 1
+    )
+    clock.now += timedelta(seconds=10)
+    assert beat(session, personas.trainee, clock.now, 4, 30, third["state"])["credited"] == 30
+    clock.now += timedelta(seconds=10)
+    due = beat(session, personas.trainee, clock.now, 5, 40, third["state"])
+    assert due["face_check"] is not None and "state" not in due
+    assert StudySession.objects.get(pk=session.pk).face_due_at is not None
+
+
+def test_a_state_is_no_credential(personas, lesson, faces, clock):
+    """Another session's or a forged state is ignored (the row is read); the token still
+    decides whose session it is."""
+    session = started(personas.trainee, lesson, personas.inst_a)
+    other_trainee = make_trainee(personas.inst_a, name="王五")
+    other = started(other_trainee, lesson, personas.inst_a)
+    theirs = beat(other, other_trainee, clock.now, 1, 0)["state"]
+    beat(session, personas.trainee, clock.now, 1, 0)
+    clock.now += timedelta(seconds=10)
+    for seq, state in ((2, theirs), (3, "zp1$aes$k$AAAA")):
+        clock.now += timedelta(seconds=10)
+        with CaptureQueriesContext(connection) as queries:
+            answer = beat(session, personas.trainee, clock.now, seq, 10 * seq, state)
+        assert _statements(queries) == ["SELECT", "UPDATE"]
+        assert answer["status"] == "active"
+    with pytest.raises(services.StudyError) as exc:
+        services.heartbeat_record(
+            session_id=other.pk,
+            user_id=personas.trainee.pk,
+            trainee_id=personas.trainee.trainee_profile.pk,
+            beat=services.HeartbeatInput(2, 10, 1, True, True, True, True),
+            now=clock.now,
+            sealed=theirs,
+        )
+    assert exc.value.code == "SESSION_NOT_FOUND"
+    assert StudySession.objects.get(pk=other.pk).ledger["last_seq"] == 1
 
 
 def test_a_write_in_between_sends_the_heartbeat_down_the_locked_path(
@@ -214,6 +304,8 @@ heartbeat = st.tuples(
     mostly,  # playing
     mostly,  # interacted
     st.sampled_from([1, 1, 1, 1, 0]),  # seq step (0: a duplicate)
+    # The sealed row sent back: the last answer's, none, or an older answer's (a replay).
+    st.sampled_from(["last", "last", "last", "none", "older"]),
 )
 # Mostly heartbeats, so that long stretches take the fast path between the events.
 step = st.one_of(
@@ -257,6 +349,7 @@ def _rows(session: StudySession) -> dict[str, Any]:
 
 def _without_ids(answer: dict[str, Any]) -> dict[str, Any]:
     quiz = answer.get("quiz")
+    answer = {k: v for k, v in answer.items() if k != "state"}  # only the fast path seals one
     return answer | {"quiz": quiz and {k: v for k, v in quiz.items() if k != "id"}}
 
 
@@ -289,6 +382,7 @@ def test_the_fast_path_changes_nothing_the_locked_path_would_not(
     for session, trainee in ((fast, fast_trainee), (locked, locked_trainee)):
         beat(session, trainee, clock.now, 1, 0.0)  # the baseline: playing from here on
     seqs = {fast.pk: 1, locked.pk: 1}
+    sealed: list[str] = []  # the fast session's answers' sealed rows, oldest first
     position = 0.0
     for item in steps:
         kind = item[0]
@@ -304,14 +398,18 @@ def test_the_fast_path_changes_nothing_the_locked_path_would_not(
             profile = trainee.trainee_profile
             try:
                 if kind == "beat":
-                    _, dt, _, rate, shown, playing, interacted, seq_step = item
+                    _, dt, _, rate, shown, playing, interacted, seq_step, send = item
                     seqs[session.pk] += seq_step
+                    state = None
+                    if sealed and trainee is fast_trainee and send != "none":
+                        state = sealed[-1] if send == "last" else sealed[0]
                     outcome: Any = beat(
                         session,
                         trainee,
                         clock.now + timedelta(seconds=dt),
                         seqs[session.pk],
                         position,
+                        state,
                         rate=rate,
                         visible=shown,
                         focused=shown,
@@ -335,6 +433,8 @@ def test_the_fast_path_changes_nothing_the_locked_path_would_not(
                     outcome = services.study_activity(session_id=session.pk, trainee=profile)
             except services.StudyError as exc:
                 outcome = exc.code
+            if isinstance(outcome, dict) and outcome.get("state"):
+                sealed.append(outcome["state"])
             outcomes.append(_without_ids(outcome) if isinstance(outcome, dict) else outcome)
         assert outcomes[0] == outcomes[1], item
         if kind == "beat":
@@ -371,4 +471,4 @@ def test_the_heartbeat_read_is_the_health_check(personas, lesson, faces, clock):
     assert answer["credited"] == 10
     # The read failed on the dead connection and was made again on a new one; no SELECT 1.
     assert connection.connection is not dead
-    assert [q["sql"].split()[0] for q in queries.captured_queries] == ["SELECT", "UPDATE"]
+    assert _statements(queries) == ["SELECT", "UPDATE"]

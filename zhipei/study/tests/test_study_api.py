@@ -67,6 +67,7 @@ GOOD = {
         (json.dumps({**GOOD, "rate": 0}), "BAD_FIELD"),
         (json.dumps({**GOOD, "visible": "yes"}), "BAD_FIELD"),
         (json.dumps({**GOOD, "sent_at": -1}), "BAD_TIME"),
+        (json.dumps({**GOOD, "state": 5}), "BAD_FIELD"),
     ],
 )
 def test_bad_heartbeats_get_stable_codes_and_change_nothing(personas, session, body, code):
@@ -112,3 +113,10 @@ def test_starting_needs_a_lesson_of_ones_own_institution(personas, session):
         reverse("study:api_start", args=[other_course_lesson.pk])
     )
     assert response.status_code == 404 and response.json()["code"] == "LESSON_NOT_FOUND"
+
+
+def test_a_body_too_big_for_a_heartbeat_is_refused(personas, session):
+    body = json.dumps({**GOOD, "pad": "x" * 9000})
+    response = post(client_for(personas.trainee), session, body, raw=True)
+    assert response.status_code == 413 and response.json()["code"] == "TOO_LARGE"
+    assert response.json()["message"]
