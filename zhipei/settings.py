@@ -172,27 +172,25 @@ def database_from_url(url: str) -> dict[str, object]:
             "HOST": parts.hostname or "",
             "PORT": str(parts.port or ""),
             # Server-side binding, and statements prepared once a connection has run them 5
-            # times (psycopg's default): the parameters travel apart from the statement, and
+            # times (psycopg's threshold): the parameters travel apart from the statement, and
             # PostgreSQL plans a frequent statement once per connection. A heartbeat's write
-            # cost PostgreSQL 180 µs unprepared, 110 prepared (docs/STUDY.md, Capacity).
-            # ?server_side_binding=0 or ?prepare_threshold= (empty: never) in DATABASE_URL.
-            "OPTIONS": _database_options(parse_qsl(parts.query)),
+            # cost PostgreSQL 180 µs unprepared, 110 prepared (docs/ARCHITECTURE.md, Databases).
+            "OPTIONS": {
+                "server_side_binding": envbool("ZHIPEI_DB_SERVER_SIDE_BINDING", "1"),
+                "prepare_threshold": _prepare_threshold(),
+                **dict(parse_qsl(parts.query)),
+            },
             "CONN_MAX_AGE": envint("ZHIPEI_DB_CONN_MAX_AGE", 60),
             "CONN_HEALTH_CHECKS": True,
         }
     raise ImproperlyConfigured(f"DATABASE_URL scheme {parts.scheme!r} is not supported")
 
 
-def _database_options(query: list[tuple[str, str]]) -> dict[str, object]:
-    options: dict[str, object] = {"server_side_binding": True, "prepare_threshold": 5}
-    for name, value in query:
-        if name == "server_side_binding":
-            options[name] = value.lower() in ("1", "true", "yes", "on")
-        elif name == "prepare_threshold":
-            options[name] = int(value) if value else None
-        else:
-            options[name] = value
-    return options
+def _prepare_threshold() -> int | None:
+    """ZHIPEI_DB_PREPARE_THRESHOLD: runs of a statement on a connection before it is prepared;
+    empty: never (PgBouncer in transaction mode before 1.21)."""
+    value = os.getenv("ZHIPEI_DB_PREPARE_THRESHOLD", "5").strip()
+    return int(value) if value else None
 
 
 DATABASE_URL = envsecret("DATABASE_URL")

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.conf import settings
-from django.db import Error, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, Error, connection, connections, transaction
 from django.db.models import Sum
 from django.http import HttpRequest
 from django.utils import timezone
@@ -277,7 +277,9 @@ def _as_health_check(statement: Callable[[], _T]) -> _T:
     statement made again on a new one, as the health check would have done. (A write that
     reached the database before the connection died finds the version moved on, the second
     time: the fast path then reads the row again.)"""
-    db: Any = connection  # health_check_* are Django's, not in its type stubs
+    # The connection itself, not the proxy (every attribute of which is a thread-local lookup);
+    # health_check_* are Django's, not in its type stubs.
+    db: Any = connections[DEFAULT_DB_ALIAS]
     if (
         db.connection is not None
         and db.health_check_enabled
@@ -405,7 +407,8 @@ def _fast_step(
                 reason=reason,
             )
     credited = confirmed + sum(r.seconds for r in state.pending)
-    adapt = connection.ops.adapt_datetimefield_value
+    db = connections[DEFAULT_DB_ALIAS]  # not the proxy: a thread-local lookup per attribute
+    adapt = db.ops.adapt_datetimefield_value
     written = json.dumps(state.to_json())
     last_beat_at = now if step.accepted else _aware(last_beat_at)
     # The open interval as the row will have it.
@@ -422,12 +425,12 @@ def _fast_step(
 
     statement = (
         _FAST_WRITE_ASYNC
-        if connection.vendor == "postgresql" and settings.STUDY_HEARTBEAT_ASYNC_COMMIT
+        if db.vendor == "postgresql" and settings.STUDY_HEARTBEAT_ASYNC_COMMIT
         else _FAST_WRITE
     )
 
     def write_row() -> int:
-        with connection.cursor() as cursor:
+        with db.cursor() as cursor:
             cursor.execute(statement, write)
             return cursor.rowcount
 
@@ -446,7 +449,7 @@ def _fast_step(
                     raise _RowChanged
                 if merge is not None:
                     opened[2:] = merge[:2]
-                    with connection.cursor() as cursor:
+                    with db.cursor() as cursor:
                         cursor.execute(_FAST_MERGE, [adapt(merge[0]), *merge[1:]])
         except _RowChanged:
             return _CHANGED  # rolled back: nothing written

@@ -114,9 +114,12 @@ def test_the_live_monitor_shows_a_new_learner_within_5_seconds(
                 timeout=5000 + 1000,  # one refresh period and the response, with slack
             )
             assert monitor.inner_text('[data-count="awaiting_face"]') == "0"
-            # Later refreshes update the table but do not fetch the image again.
+            # Later refreshes update the table but do not fetch an image again. (A start check
+            # that failed once, as the fake camera can on a loaded machine, adds its own image.)
             monitor.wait_for_timeout(7000)
-            assert len(evidence_fetches) == 1, evidence_fetches
+            assert evidence_fetches and len(set(evidence_fetches)) == len(evidence_fetches), (
+                evidence_fetches
+            )
             assert (
                 monitor.evaluate(
                     "(sel) => Number(document.querySelector(sel).cells[5].textContent)", row
