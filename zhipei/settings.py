@@ -188,7 +188,7 @@ def database_from_url(url: str) -> dict[str, object]:
 
 def _prepare_threshold() -> int | None:
     """ZHIPEI_DB_PREPARE_THRESHOLD: runs of a statement on a connection before it is prepared;
-    empty: never (PgBouncer in transaction mode before 1.21)."""
+    empty: never (PgBouncer in transaction mode, unless 1.21+ with max_prepared_statements)."""
     value = os.getenv("ZHIPEI_DB_PREPARE_THRESHOLD", "5").strip()
     return int(value) if value else None
 

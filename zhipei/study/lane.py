@@ -21,8 +21,9 @@ What the lane keeps of Django's handling, and how:
   is what arms the health check of the next request's first statement). The signals are not sent (their dispatch was a tenth of the lane's CPU), so
   a receiver of them does not see heartbeats; the other receivers Django connects reset what a
   heartbeat does not use (the query log of ``DEBUG``, the URLconf, the cache connections);
-- errors: logged to ``django.request`` as Django logs them, ``got_request_exception`` sent, and
-  answered 500 with a stable code.
+- logging to ``django.request`` as Django logs answers: refusals (a forged token, a bad body) as
+  warnings, errors with their trace, ``got_request_exception`` sent, and answered 500 with a
+  stable code.
 
 Every other middleware in ``settings.MIDDLEWARE`` must be listed in ``NOT_FOR_HEARTBEATS`` with
 the reason a heartbeat does not need it; a test fails on any middleware that is in neither list.
@@ -31,7 +32,6 @@ the reason a heartbeat does not need it; a test fails on any middleware that is 
 from __future__ import annotations
 
 import json
-import logging
 import re
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
@@ -43,12 +43,11 @@ from django.core.exceptions import DisallowedHost
 from django.core.handlers.wsgi import WSGIRequest
 from django.db import close_old_connections
 from django.http import HttpRequest, HttpResponse
+from django.utils.log import log_response
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from zhipei.core.http import refusal
-
-logger = logging.getLogger("django.request")
 
 # Must agree with study/urls.py (a test checks it against reverse()).
 PATH = re.compile(r"/study/api/sessions/([0-9]{1,18})/heartbeat/")
@@ -101,23 +100,28 @@ class HeartbeatLane:
         secure = request.is_secure()
         if settings.SECURE_SSL_REDIRECT and not secure:
             return self.app(environ, start_response)
+        error: Exception | None = None
         try:
             status, answer = self.answer(
                 int(match[1]),
                 environ.get("HTTP_X_STUDY_TOKEN", ""),
                 request.read(self.max_bytes + 1),
             )
-        except Exception:
+        except Exception as exc:
             signals.got_request_exception.send(sender=self.__class__, request=request)
-            logger.error(
-                "Internal Server Error: %s",
-                request.path,
-                exc_info=True,
-                extra={"status_code": 500, "request": request},
-            )
             status, answer = 500, refusal("SERVER_ERROR", _("服务器内部错误，请稍后重试"))
+            error = exc
         finally:
             self.recycle_connections()
+        if status >= 400:  # as Django logs them: a warning for 4xx, an error with the trace for 5xx
+            log_response(
+                "%s: %s",
+                HTTPStatus(status).phrase,
+                request.path,
+                response=HttpResponse(status=status),
+                request=request,
+                exception=error,
+            )
         body = json.dumps(answer).encode()
         start_response(
             f"{status} {HTTPStatus(status).phrase}",

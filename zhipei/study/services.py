@@ -9,7 +9,8 @@ import json
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.conf import settings
@@ -21,11 +22,10 @@ from django.utils.translation import gettext as _
 
 from zhipei.accounts.models import TraineeProfile
 from zhipei.audit.services import audit_log
-from zhipei.core.crypto import field_cipher
 from zhipei.courses.models import Lesson, LessonQuestion
 from zhipei.faces.models import FaceAttempt, Purpose
 from zhipei.faces.services import face_verify
-from zhipei.lib.crypto import DecryptionError
+from zhipei.lib.crypto import DecryptionError, FieldCipher, derive_key, parse_keyring
 from zhipei.study import ledger
 from zhipei.study.models import (
     LessonProgress,
@@ -470,7 +470,7 @@ def _fast_step(
         version + 1,
         *opened,
     )
-    return {
+    answer: dict[str, Any] = {
         "ok": True,
         "status": status,
         "end_reason": "",
@@ -484,8 +484,11 @@ def _fast_step(
         "quiz": None,
         "idle_prompt": _idle_prompt(idle_for, policy),
         "pause": False,
-        "state": _seal_row(session_id, trainee_id, row),
     }
+    sealed = _seal_row(session_id, trainee_id, row)
+    if len(sealed) <= STATE_MAX_CHARS:
+        answer["state"] = sealed
+    return answer
 
 
 # The fast path's row, sealed: the heartbeat's answer carries the session row it left, encrypted
@@ -495,6 +498,9 @@ def _fast_step(
 # its write finds another version, and the row is read). Encrypted, not just signed: it holds
 # when the next face check and question fall due.
 _STATE_CONTEXT = "study.heartbeat.row.v1:%d"
+# Sealed rows above this are not sent (the player then sends none and the row is read): a
+# ledger with many pending runs must not push a heartbeat over HEARTBEAT_MAX_BYTES.
+STATE_MAX_CHARS = 4096
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 _TIMES = (2, 3, 4, 5, 6, 14)  # the datetime columns of _FAST_READ
@@ -509,7 +515,26 @@ def _seal_row(session_id: int, trainee_id: int, row: tuple[Any, ...]) -> str:
         moment = _aware(row[i])
         values[i + 1] = None if moment is None else (moment - _EPOCH) // _MICROSECOND
     payload = f"{json.dumps(values, separators=(',', ':'))}\n{row[1]}"
-    return field_cipher().encrypt(payload, context=_STATE_CONTEXT % session_id)
+    return _row_cipher().encrypt(payload, context=_STATE_CONTEXT % session_id)
+
+
+def _row_cipher() -> FieldCipher:
+    """The sealed rows' cipher: keys of their own, derived from the field keys for the UTC day.
+    Sealed rows are made at heartbeat rate (thousands a second), each with a random 96-bit
+    nonce; a key of their own keeps that count off the keys of personal data, and a new key each
+    day keeps it far below the 2^32 encryptions per key that random GCM nonces allow. A row
+    sealed before midnight no longer opens after it: that heartbeat reads the row."""
+    return _day_cipher(settings.FIELD_KEYS, settings.FIELD_CIPHER, timezone.now().date())
+
+
+@lru_cache(maxsize=2)
+def _day_cipher(keys: str, algorithm: str, day: date) -> FieldCipher:
+    purpose = f"zhipei study heartbeat row {day.isoformat()}"
+    ring = {
+        key_id: derive_key(master, purpose=purpose, length=32)
+        for key_id, master in parse_keyring(keys).items()
+    }
+    return FieldCipher(ring, algorithm=algorithm)
 
 
 def _open_row(sealed: str, session_id: int, trainee_id: int) -> tuple[Any, ...] | None:
@@ -517,7 +542,7 @@ def _open_row(sealed: str, session_id: int, trainee_id: int) -> tuple[Any, ...] 
     None."""
     try:
         columns, ledger_text = (
-            field_cipher().decrypt(sealed, context=_STATE_CONTEXT % session_id).split("\n", 1)
+            _row_cipher().decrypt(sealed, context=_STATE_CONTEXT % session_id).split("\n", 1)
         )
         values = json.loads(columns)
     except (DecryptionError, ValueError):

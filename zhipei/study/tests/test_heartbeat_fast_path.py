@@ -3,6 +3,7 @@ path in every case, and a clean fall back when the row changed under it."""
 
 from __future__ import annotations
 
+import base64
 import json
 from dataclasses import asdict
 from datetime import timedelta
@@ -20,8 +21,10 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from conftest import client_for
+from zhipei.core.crypto import field_cipher
 from zhipei.core.tests.factories import make_trainee
 from zhipei.courses.models import Chapter, Lesson, LessonQuestion
+from zhipei.lib.crypto import DecryptionError
 from zhipei.study import ledger, services
 from zhipei.study.models import StudySession
 from zhipei.study.tokens import read_session_token, session_token
@@ -151,7 +154,12 @@ def test_the_state_is_sealed(personas, lesson, faces, clock):
     opened = services._open_row(state, session.pk, personas.trainee.trainee_profile.pk)
     assert opened is not None and opened[5] == row.next_face_at and opened[11] == row.version
     # Encrypted: when the next face check and question fall due is not readable from it.
-    assert "last_seq" not in state and str(row.next_face_at.year) not in state
+    due = str((row.next_face_at - services._EPOCH) // services._MICROSECOND)
+    blob = base64.urlsafe_b64decode(state.rsplit("$", 1)[1] + "==")
+    assert due not in state and due.encode() not in blob and b"last_seq" not in blob
+    # Keys of its own, not the field keys that encrypt personal data.
+    with pytest.raises(DecryptionError):
+        field_cipher().decrypt(state, context=services._STATE_CONTEXT % session.pk)
     assert services._open_row(state, session.pk + 1, personas.trainee.trainee_profile.pk) is None
     assert services._open_row(state, session.pk, personas.trainee.trainee_profile.pk + 1) is None
     flipped = state[:-3] + ("A" if state[-3] != "A" else "B") + state[-2:]
@@ -159,6 +167,39 @@ def test_the_state_is_sealed(personas, lesson, faces, clock):
     assert (
         services._open_row("not a state", session.pk, personas.trainee.trainee_profile.pk) is None
     )
+
+
+def test_a_sealed_row_too_big_to_send_back_is_not_sent(personas, lesson, faces, clock):
+    """A ledger with many pending runs: the answer has no state, the next heartbeat reads."""
+    session = started(personas.trainee, lesson, personas.inst_a)
+    beat(session, personas.trainee, clock.now, 1, 0)
+    row = StudySession.objects.get(pk=session.pk)
+    state = ledger.State.from_json(row.ledger)
+    start = state.last_at - 400
+    state.pending = [ledger.Run(start + i, start + i + 0.5, 0.0, 0.0) for i in range(200)]
+    StudySession.objects.filter(pk=session.pk).update(
+        ledger=state.to_json(), version=F("version") + 1
+    )
+    clock.now += timedelta(seconds=10)
+    answer = beat(session, personas.trainee, clock.now, 2, 10)
+    assert answer["status"] == "active" and answer["credited"] == 10 and "state" not in answer
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="asynchronous commit: PostgreSQL")
+@pytest.mark.django_db(transaction=True)  # each statement its own transaction, as in production
+def test_the_heartbeat_write_alone_commits_asynchronously(personas, lesson, faces, clock, settings):
+    session = started(personas.trainee, lesson, personas.inst_a)
+    state = beat(session, personas.trainee, clock.now, 1, 0)["state"]
+    for asynchronous in (True, False):
+        settings.STUDY_HEARTBEAT_ASYNC_COMMIT = asynchronous
+        clock.now += timedelta(seconds=10)
+        with CaptureQueriesContext(connection) as queries:
+            state = beat(session, personas.trainee, clock.now, 2 + asynchronous, 10, state)["state"]
+        (write,) = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("UPDATE")]
+        assert ("synchronous_commit" in write) is asynchronous
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == "on"  # the statement's transaction only
 
 
 def test_a_state_that_is_no_longer_current_is_read_again(personas, lesson, faces, clock):

@@ -211,3 +211,23 @@ def test_an_error_is_logged_and_answered_with_a_code(session, lane, caplog):
         status, _, body = call(lane, request(session, beat(1, 0)))
     assert status == 500 and json.loads(body)["code"] == "SERVER_ERROR"
     assert any("boom" in (r.exc_text or str(r.exc_info)) for r in caplog.records)
+
+
+def test_connections_are_recycled_after_every_answer(session, django_app):
+    lane = lane_in_front_of(django_app)
+    recycled: list[int] = []
+    lane.recycle_connections = lambda: recycled.append(1)
+    call(lane, request(session, beat(1, 0)))
+    call(lane, request(session, beat(2, 0), headers={}))  # refused
+    lane.answer = lambda *args: 1 / 0
+    call(lane, request(session, beat(3, 0)))
+    assert len(recycled) == 3
+
+
+def test_refusals_are_logged_as_django_logs_them(session, lane, caplog):
+    with caplog.at_level("WARNING", logger="django.request"):
+        status, _, _ = call(lane, request(session, beat(1, 0), headers={"X-Study-Token": "x"}))
+    assert status == 403
+    assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
+        ("WARNING", f"Forbidden: {reverse('study:api_heartbeat', args=[session.pk])}")
+    ]
