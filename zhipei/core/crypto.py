@@ -1,6 +1,6 @@
 """The process-wide field cipher and blind index, built once from settings."""
 
-from functools import cache
+from functools import cache, lru_cache
 
 from django.conf import settings
 
@@ -10,6 +10,17 @@ from zhipei.lib.crypto import BlindIndex, FieldCipher, derive_key, parse_keyring
 @cache
 def field_cipher() -> FieldCipher:
     return FieldCipher(parse_keyring(settings.FIELD_KEYS), algorithm=settings.FIELD_CIPHER)
+
+
+@lru_cache(maxsize=4)
+def purpose_cipher(purpose: str) -> FieldCipher:
+    """A cipher like ``field_cipher`` under keys of its own, derived from the field keys for
+    ``purpose`` (HKDF): for data sealed at a rate the keys of personal data should not see."""
+    ring = {
+        key_id: derive_key(master, purpose=purpose, length=32)
+        for key_id, master in parse_keyring(settings.FIELD_KEYS).items()
+    }
+    return FieldCipher(ring, algorithm=settings.FIELD_CIPHER)
 
 
 @cache
@@ -28,5 +39,6 @@ def audit_chain_key() -> bytes:
 def reset_crypto_caches() -> None:
     """For tests and the key-rotation command after settings change."""
     field_cipher.cache_clear()
+    purpose_cipher.cache_clear()
     blind_index.cache_clear()
     audit_chain_key.cache_clear()

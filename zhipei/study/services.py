@@ -9,8 +9,7 @@ import json
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from functools import lru_cache
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.conf import settings
@@ -22,10 +21,11 @@ from django.utils.translation import gettext as _
 
 from zhipei.accounts.models import TraineeProfile
 from zhipei.audit.services import audit_log
+from zhipei.core.crypto import purpose_cipher
 from zhipei.courses.models import Lesson, LessonQuestion
 from zhipei.faces.models import FaceAttempt, Purpose
 from zhipei.faces.services import face_verify
-from zhipei.lib.crypto import DecryptionError, FieldCipher, derive_key, parse_keyring
+from zhipei.lib.crypto import DecryptionError, FieldCipher
 from zhipei.study import ledger
 from zhipei.study.models import (
     LessonProgress,
@@ -524,17 +524,7 @@ def _row_cipher() -> FieldCipher:
     nonce; a key of their own keeps that count off the keys of personal data, and a new key each
     day keeps it far below the 2^32 encryptions per key that random GCM nonces allow. A row
     sealed before midnight no longer opens after it: that heartbeat reads the row."""
-    return _day_cipher(settings.FIELD_KEYS, settings.FIELD_CIPHER, timezone.now().date())
-
-
-@lru_cache(maxsize=2)
-def _day_cipher(keys: str, algorithm: str, day: date) -> FieldCipher:
-    purpose = f"zhipei study heartbeat row {day.isoformat()}"
-    ring = {
-        key_id: derive_key(master, purpose=purpose, length=32)
-        for key_id, master in parse_keyring(keys).items()
-    }
-    return FieldCipher(ring, algorithm=algorithm)
+    return purpose_cipher(f"zhipei study heartbeat row {timezone.now().date().isoformat()}")
 
 
 def _open_row(sealed: str, session_id: int, trainee_id: int) -> tuple[Any, ...] | None:
