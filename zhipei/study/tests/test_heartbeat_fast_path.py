@@ -513,3 +513,21 @@ def test_the_heartbeat_read_is_the_health_check(personas, lesson, faces, clock):
     # The read failed on the dead connection and was made again on a new one; no SELECT 1.
     assert connection.connection is not dead
     assert _statements(queries) == ["SELECT", "UPDATE"]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="health checks are for PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_the_sealed_heartbeat_write_is_the_health_check(personas, lesson, faces, clock):
+    session = started(personas.trainee, lesson, personas.inst_a)
+    state = beat(session, personas.trainee, clock.now, 1, 0)["state"]
+    connection.ensure_connection()
+    connection.health_check_enabled, connection.health_check_done = True, False
+    dead = connection.connection
+    dead.close()
+    clock.now += timedelta(seconds=10)
+    with CaptureQueriesContext(connection) as queries:
+        answer = beat(session, personas.trainee, clock.now, 2, 10, state)
+    assert answer["credited"] == 10 and answer["state"]
+    # The write failed on the dead connection and was made again on a new one; no SELECT 1.
+    assert connection.connection is not dead
+    assert _statements(queries) == ["UPDATE"]
